@@ -1,0 +1,66 @@
+# jobcheck: see README.md. `make demo` shows it work; `make test` runs every test.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+BIN      := bin
+PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7
+
+.PHONY: all build agent webhook test test-unit test-rules test-e2e lint bench demo demo-down images clean deps
+
+all: build
+
+## build: the agent for every platform, the webhook for this one
+build: agent webhook
+	@for p in $(PLATFORMS); do \
+	  os=$${p%%/*}; rest=$${p#*/}; arch=$${rest%%/*}; arm=$${rest#*/v}; \
+	  [ "$$arch" = arm ] && suffix=armv$$arm || suffix=$$arch; \
+	  echo "build $(BIN)/jobcheck-$$os-$$suffix"; \
+	  GOOS=$$os GOARCH=$$arch GOARM=$$( [ "$$arch" = arm ] && echo $$arm ) \
+	    $(GOBUILD) -o $(BIN)/jobcheck-$$os-$$suffix ./cmd/jobcheck || exit 1; \
+	done
+
+agent:
+	$(GOBUILD) -o $(BIN)/jobcheck ./cmd/jobcheck
+
+webhook:
+	$(GOBUILD) -o $(BIN)/jobcheck-webhook ./cmd/jobcheck-webhook
+
+deps:
+	hack/deps.sh all
+
+## test: every test: unit and real-Pushgateway tests, alert rules, then the real cluster
+test: deps lint test-unit test-rules test-e2e
+
+test-unit:
+	$(GO) test -count=1 ./...
+
+test-rules:
+	hack/test-rules.sh
+
+test-e2e:
+	hack/e2e.sh test
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: every figure of BENCHMARKS.md
+bench: deps
+	hack/bench.sh
+
+## demo: a local single-node cluster, the webhook, one annotated CronJob run
+demo: deps
+	hack/e2e.sh demo
+
+demo-down:
+	hack/e2e.sh down
+
+## images: both images with a Docker engine (linux/amd64 and linux/arm64)
+images:
+	docker buildx build --platform linux/amd64,linux/arm64 --target agent -t jobcheck/agent:$(VERSION) .
+	docker buildx build --platform linux/amd64,linux/arm64 --target webhook -t jobcheck/webhook:$(VERSION) .
+
+clean:
+	rm -rf $(BIN) test/e2e/bin
