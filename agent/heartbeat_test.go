@@ -1,0 +1,63 @@
+package agent
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// probeOK runs `jobcheck probe` the way the kubelet does: from the env.
+func probeOK(t *testing.T, sentinel string, maxAge time.Duration) (bool, string) {
+	t.Helper()
+	r := jobcheck(t, []string{"JOBCHECK_SENTINEL=" + sentinel, "JOBCHECK_MAX_AGE=" + maxAge.String()}, "probe")
+	if r.code != 0 && r.code != 1 {
+		t.Fatalf("probe exit %d: %s", r.code, r.stderr)
+	}
+	return r.code == 0, r.stderr
+}
+
+// A blocked, silent child lets the sentinel go stale; children that show
+// life in any of the counted ways keep it fresh.
+func TestHeartbeatFollowsSignsOfLife(t *testing.T) {
+	const maxAge = 3 * time.Second
+	const watch = 4500 * time.Millisecond // longer than maxAge: a stale file would show
+	cases := []struct {
+		name, mode, script string
+		fresh              bool
+	}{
+		{"silent blocked child", "progress", `echo ready; exec sleep 60`, false},
+		{"chatty child", "progress", `echo ready; while :; do echo tick; sleep 0.2; done`, true},
+		{"silent busy child", "progress", `echo ready >&2; while :; do :; done`, true},
+		{"app touches the sentinel", "progress", `echo ready; while :; do touch "$JOBCHECK_SENTINEL"; sleep 0.3; done`, true},
+		{"file mode ignores output", "file", `echo ready; while :; do echo tick; sleep 0.2; done`, false},
+		{"file mode counts touches", "file", `echo ready; while :; do touch "$JOBCHECK_SENTINEL"; sleep 0.3; done`, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sentinel := filepath.Join(t.TempDir(), "c.heartbeat")
+			r := startJobcheck(t, nil, nil, "run", "--sentinel", sentinel, "--max-age", maxAge.String(), "--heartbeat", tc.mode, "--", "sh", "-c", tc.script)
+			if strings.Contains(tc.script, "ready >&2") {
+				time.Sleep(100 * time.Millisecond)
+			} else {
+				r.waitLine(t, "ready")
+			}
+			if ok, msg := probeOK(t, sentinel, maxAge); !ok {
+				t.Fatalf("probe failed right after start: %s", msg)
+			}
+			end := time.Now().Add(watch)
+			fresh, last := true, ""
+			for time.Now().Before(end) && fresh {
+				time.Sleep(250 * time.Millisecond)
+				fresh, last = probeOK(t, sentinel, maxAge)
+			}
+			if fresh != tc.fresh {
+				t.Fatalf("heartbeat fresh = %v after %s, want %v (%s)", fresh, watch, tc.fresh, last)
+			}
+			if !fresh && !strings.Contains(last, "old, limit 3s") {
+				t.Errorf("probe message %q: want the age and the limit", last)
+			}
+		})
+	}
+}

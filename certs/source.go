@@ -1,0 +1,82 @@
+// Package certs is the webhook's serving certificate: read from files and
+// reloaded when they change (cert-manager's pkg/server/tls file source), so a
+// certificate rotated by cert-manager is served without a restart; and a
+// self-signed CA plus serving certificate for development and tests
+// (cert-manager's pkg/util/pki).
+package certs
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"time"
+
+	cmtls "github.com/cert-manager/cert-manager/pkg/server/tls"
+	"github.com/go-logr/logr"
+)
+
+// Source serves the certificate and key found in two files and re-reads them
+// every interval; a new TLS connection gets the newest pair that parsed.
+type Source struct {
+	file *cmtls.FileCertificateSource
+}
+
+// NewSource watches certFile and keyFile, re-reading them every interval
+// (10s when zero). Nothing is read until Run.
+func NewSource(certFile, keyFile string, interval time.Duration) *Source {
+	return &Source{file: &cmtls.FileCertificateSource{
+		CertPath:       certFile,
+		KeyPath:        keyFile,
+		UpdateInterval: interval,
+	}}
+}
+
+// Run reads the files now and then every interval until ctx ends. A file
+// that cannot be read or parsed is logged and the last good certificate stays
+// in use. (cert-manager's source gives up after 12 failed reads; Run starts it
+// again, so a long outage of the files never stops the reloads.)
+func (s *Source) Run(ctx context.Context, log *slog.Logger) {
+	ctx = logr.NewContext(ctx, logr.FromSlogHandler(log.Handler()))
+	for {
+		err := s.file.Start(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("certificate reload gave up, restarting it", "cert", s.file.CertPath, "key", s.file.KeyPath, "err", err)
+	}
+}
+
+// Loaded reports whether a certificate has been read. (It asks GetCertificate,
+// which takes the source's lock, rather than Healthy, which does not.)
+func (s *Source) Loaded() bool {
+	_, err := s.file.GetCertificate(nil)
+	return err == nil
+}
+
+// NotAfter is the expiry of the certificate being served (zero when none is loaded).
+func (s *Source) NotAfter() time.Time {
+	c, err := s.file.GetCertificate(nil)
+	if err != nil || c.Leaf == nil {
+		return time.Time{}
+	}
+	return c.Leaf.NotAfter
+}
+
+// TLSConfig is a server configuration (TLS 1.2 or newer) that presents the
+// current certificate on every new connection.
+func (s *Source) TLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: s.file.GetCertificate,
+	}
+}
+
+// Check reads and parses a certificate and key pair once, so that a wrong path
+// or a broken file is reported at start-up with the file named.
+func Check(certFile, keyFile string) error {
+	if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+		return fmt.Errorf("load serving certificate %s and key %s: %w", certFile, keyFile, err)
+	}
+	return nil
+}

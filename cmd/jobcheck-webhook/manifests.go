@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/jobcheck/jobcheck/inject"
+	createpatch "gomodules.xyz/jsonpatch/v2"
+	corev1 "k8s.io/api/core/v1"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// injectManifests injects jobcheck into the pod templates of the Jobs and
+// CronJobs (and the annotated bare Pods) of a YAML or JSON stream of
+// documents, and returns the stream as YAML. A document that is not changed
+// is copied byte for byte (but for line breaks, made LF), comments included;
+// a changed one is re-encoded.
+// warn receives each warning, prefixed with the document's kind/name.
+func injectManifests(in io.Reader, cfg inject.Config, warn func(string)) ([]byte, error) {
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, err
+	}
+	// Line breaks become LF, as YAML reads them (CRLF, and a lone CR, are
+	// line breaks too): the document reader would otherwise drop some CRs
+	// and not others, and the output would not be its own fixed point.
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
+	var out bytes.Buffer
+	r := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for n := 1; ; n++ {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out.Bytes(), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", n, err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		changed, err := injectDocument(doc, cfg, warn)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", n, err)
+		}
+		if changed != nil {
+			doc = changed
+		}
+		if out.Len() > 0 {
+			out.WriteString("---\n")
+		}
+		out.Write(doc)
+		if !bytes.HasSuffix(doc, []byte("\n")) {
+			out.WriteByte('\n')
+		}
+	}
+}
+
+// injectDocument returns doc as YAML with jobcheck injected, or nil when
+// nothing in it changed.
+func injectDocument(doc []byte, cfg inject.Config, warn func(string)) ([]byte, error) {
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := decodeJSON(js)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := obj.(map[string]any)
+	if !ok {
+		return nil, nil // a comment-only document, a scalar: not ours
+	}
+	changed, err := injectObject(m, cfg, warn)
+	if err != nil || !changed {
+		return nil, err
+	}
+	js, err = json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", describe(m), err)
+	}
+	return yaml.JSONToYAML(js)
+}
+
+// injectObject injects into one decoded object in place and reports whether
+// it changed: a Job's or CronJob's pod template, a Pod, or a List's items.
+func injectObject(m map[string]any, cfg inject.Config, warn func(string)) (bool, error) {
+	apiVersion, _ := m["apiVersion"].(string)
+	kind, _ := m["kind"].(string)
+	batch := strings.HasPrefix(apiVersion, "batch/")
+	meta := mapAt(m, "metadata")
+	var owner inject.Owner
+	var path []string // of the pod template (nil: the object itself)
+	switch {
+	case strings.HasSuffix(kind, "List"):
+		return injectItems(m, cfg, warn)
+	case batch && kind == "Job":
+		owner = inject.Owner{JobName: objectName(meta), JobAnnotations: stringMap(meta, "annotations")}
+		path = []string{"spec", "template"}
+	case batch && kind == "CronJob":
+		spec := mapAt(m, "spec")
+		owner = inject.Owner{
+			CronJobName:        objectName(meta),
+			CronJobAnnotations: stringMap(meta, "annotations"),
+			JobAnnotations:     stringMap(mapAt(spec, "jobTemplate", "metadata"), "annotations"),
+			Schedule:           stringAt(spec, "schedule"),
+			TimeZone:           stringAt(spec, "timeZone"),
+		}
+		path = []string{"spec", "jobTemplate", "spec", "template"}
+	case apiVersion == "v1" && kind == "Pod":
+	default:
+		return false, nil
+	}
+	target := m
+	if path != nil {
+		target = mapAt(m, path...)
+		if target == nil {
+			warn(fmt.Sprintf("%s: no %s: passed through", describe(m), strings.Join(path, ".")))
+			return false, nil
+		}
+	}
+	res, err := injectPodJSON(target, owner, cfg)
+	if err != nil {
+		return false, fmt.Errorf("%s: %s: %w", describe(m), strings.Join(append([]string{"pod"}, path...), "."), err)
+	}
+	for _, w := range res.Warnings {
+		warn(describe(m) + ": " + w)
+	}
+	return res.Injected, nil
+}
+
+// injectItems injects into each item of a List.
+func injectItems(m map[string]any, cfg inject.Config, warn func(string)) (bool, error) {
+	items, _ := m["items"].([]any)
+	changed := false
+	for i, item := range items {
+		im, ok := item.(map[string]any)
+		if !ok {
+			continue
+		}
+		c, err := injectObject(im, cfg, warn)
+		if err != nil {
+			return false, fmt.Errorf("%s item %d: %w", describe(m), i, err)
+		}
+		changed = changed || c
+	}
+	return changed, nil
+}
+
+// injectPodJSON injects into raw, a decoded pod or pod template ("metadata"
+// and "spec"), in place. The mutation is computed on the typed pod and
+// applied to raw as a JSON patch, as the webhook does, so fields the vendored
+// k8s.io/api does not know survive.
+func injectPodJSON(raw map[string]any, owner inject.Owner, cfg inject.Config) (inject.Result, error) {
+	rawJSON, err := json.Marshal(raw)
+	if err != nil {
+		return inject.Result{}, err
+	}
+	var pod corev1.Pod
+	if err := json.Unmarshal(rawJSON, &pod); err != nil {
+		return inject.Result{}, fmt.Errorf("not a pod template: %w", err)
+	}
+	res := inject.Pod(&pod, owner, cfg)
+	if !res.Injected {
+		return res, nil
+	}
+	before, err := json.Marshal(&pod)
+	if err != nil {
+		return res, err
+	}
+	after, err := json.Marshal(res.Pod)
+	if err != nil {
+		return res, err
+	}
+	ops, err := createpatch.CreatePatch(before, after)
+	if err != nil {
+		return res, fmt.Errorf("compute patch: %w", err)
+	}
+	opsJSON, err := json.Marshal(ops)
+	if err != nil {
+		return res, err
+	}
+	patch, err := jsonpatch.DecodePatch(opsJSON)
+	if err != nil {
+		return res, fmt.Errorf("decode patch: %w", err)
+	}
+	if _, ok := raw["metadata"].(map[string]any); !ok {
+		// the typed pod always has metadata; the patch adds the marker in it
+		raw["metadata"] = map[string]any{}
+		if rawJSON, err = json.Marshal(raw); err != nil {
+			return res, err
+		}
+	}
+	patched, err := patch.Apply(rawJSON)
+	if err != nil {
+		return res, fmt.Errorf("apply patch: %w", err)
+	}
+	obj, err := decodeJSON(patched)
+	if err != nil {
+		return res, err
+	}
+	clear(raw)
+	for k, v := range obj.(map[string]any) {
+		raw[k] = v
+	}
+	return res, nil
+}
+
+// decodeJSON decodes js keeping numbers exact.
+func decodeJSON(js []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// mapAt returns the object at path below m, or nil.
+func mapAt(m map[string]any, path ...string) map[string]any {
+	for _, k := range path {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return nil
+		}
+		m = next
+	}
+	return m
+}
+
+func stringAt(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+// stringMap returns the string values of the object m[key] (annotations).
+func stringMap(m map[string]any, key string) map[string]string {
+	src, _ := m[key].(map[string]any)
+	if src == nil {
+		return nil
+	}
+	out := make(map[string]string, len(src))
+	for k, v := range src {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// objectName is metadata.name, else generateName without its trailing dash.
+func objectName(meta map[string]any) string {
+	if n := stringAt(meta, "name"); n != "" {
+		return n
+	}
+	return strings.TrimRight(stringAt(meta, "generateName"), "-")
+}
+
+// describe names an object as kind/name for messages.
+func describe(m map[string]any) string {
+	kind, _ := m["kind"].(string)
+	if kind == "" {
+		kind = "object"
+	}
+	if name := objectName(mapAt(m, "metadata")); name != "" {
+		return kind + "/" + name
+	}
+	return kind
+}

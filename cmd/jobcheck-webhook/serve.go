@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/jobcheck/jobcheck/certs"
+	"github.com/jobcheck/jobcheck/webhook"
+)
+
+// runServe runs the admission webhook until SIGTERM or SIGINT.
+func runServe(args []string, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return serve(ctx, args, stderr, nil)
+}
+
+// serveFlags are serve's own flags; the injection defaults come from addConfigFlags.
+type serveFlags struct {
+	listen, metricsListen string
+	certFile, keyFile     string
+	kubeconfig            string
+	certReload, lookup    time.Duration
+	shutdownGrace         time.Duration
+}
+
+// serve is runServe until ctx ends. When ready is not nil it receives the
+// bound HTTPS and metrics addresses once both listeners are open (tests
+// listen on port 0).
+func serve(ctx context.Context, args []string, stderr io.Writer, ready func(https, metrics string)) int {
+	fs := flag.NewFlagSet("jobcheck-webhook serve", flag.ContinueOnError)
+	var f serveFlags
+	fs.StringVar(&f.listen, "listen", ":8443", "HTTPS address of POST /mutate")
+	fs.StringVar(&f.metricsListen, "metrics-listen", ":8080", "plain-HTTP address of /metrics, /healthz and /readyz")
+	fs.StringVar(&f.certFile, "tls-cert-file", "", "serving certificate (PEM), re-read when it changes (required)")
+	fs.StringVar(&f.keyFile, "tls-key-file", "", "serving certificate's private key (PEM), re-read when it changes (required)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for the owner lookup; empty: the in-cluster service account")
+	fs.DurationVar(&f.certReload, "cert-reload-interval", 10*time.Second, "how often the certificate files are checked for a change")
+	fs.DurationVar(&f.lookup, "lookup-timeout", 3*time.Second, "bound on finding a pod's Job and CronJob; past it the pod is admitted unmutated")
+	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, time given to requests in flight")
+	config := addConfigFlags(fs)
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	cfg, err := config()
+	if err != nil {
+		fmt.Fprintf(stderr, "jobcheck-webhook serve: %v\n", err)
+		return 2
+	}
+	if f.certFile == "" || f.keyFile == "" {
+		fmt.Fprintln(stderr, "jobcheck-webhook serve: --tls-cert-file and --tls-key-file are required")
+		return 2
+	}
+	for name, d := range map[string]time.Duration{"cert-reload-interval": f.certReload, "lookup-timeout": f.lookup} {
+		if d <= 0 {
+			fmt.Fprintf(stderr, "jobcheck-webhook serve: --%s %v: want a positive duration\n", name, d)
+			return 2
+		}
+	}
+
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if err := certs.Check(f.certFile, f.keyFile); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	restConfig, err := kubeConfig(f.kubeconfig)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	restConfig.UserAgent = "jobcheck-webhook/" + version
+	meta, err := metadata.NewForConfig(restConfig)
+	if err != nil {
+		log.Error("cannot start", "err", fmt.Errorf("metadata client: %w", err))
+		return 1
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		log.Error("cannot start", "err", fmt.Errorf("kubernetes client: %w", err))
+		return 1
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	src := certs.NewSource(f.certFile, f.keyFile, f.certReload)
+	wg.Go(func() { src.Run(ctx, log.With("component", "certificate")) })
+	owners := webhook.NewOwnerCache(meta, client, time.Second)
+	owners.Start(ctx)
+
+	metrics := webhook.NewMetrics(src.NotAfter)
+	mux := http.NewServeMux()
+	mux.Handle("/mutate", webhook.NewHandler(webhook.Options{
+		Inject: cfg, Owners: owners, Metrics: metrics, Log: log, LookupTimeout: f.lookup,
+	}))
+	httpsLn, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		log.Error("cannot start", "err", fmt.Errorf("listen on --listen %s: %w", f.listen, err))
+		return 1
+	}
+	opsLn, err := net.Listen("tcp", f.metricsListen)
+	if err != nil {
+		httpsLn.Close()
+		log.Error("cannot start", "err", fmt.Errorf("listen on --metrics-listen %s: %w", f.metricsListen, err))
+		return 1
+	}
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	servers := []*http.Server{
+		{Handler: mux, TLSConfig: src.TLSConfig(), ErrorLog: errLog,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute},
+		{Handler: webhook.OpsHandler(metrics,
+			webhook.Check{Name: "certificate", Ready: src.Loaded},
+			webhook.Check{Name: "owner-caches", Ready: owners.Synced}),
+			ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second},
+	}
+	failed := make(chan error, 2)
+	wg.Go(func() { failed <- ignoreClosed(servers[0].ServeTLS(httpsLn, "", "")) })
+	wg.Go(func() { failed <- ignoreClosed(servers[1].Serve(opsLn)) })
+	log.Info("serving", "version", version, "https", httpsLn.Addr().String(), "metrics", opsLn.Addr().String())
+	if ready != nil {
+		ready(httpsLn.Addr().String(), opsLn.Addr().String())
+	}
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-failed:
+		log.Error("server stopped", "err", err)
+		code = 1
+	}
+	shutdownCtx, done := context.WithTimeout(context.Background(), f.shutdownGrace)
+	defer done()
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			log.Warn("shutdown", "err", err)
+		}
+	}
+	cancel()
+	return code
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// kubeConfig is the client configuration from path, or in-cluster when path is empty.
+func kubeConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		c, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster config (use --kubeconfig outside a cluster): %w", err)
+		}
+		return c, nil
+	}
+	c, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("load --kubeconfig %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseFlags parses args; a bad flag or an argument is reported on one line
+// (exit 2), --help prints the flags (exit 0). ok is true when the command should go on.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stderr)
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nflags:\n", fs.Name())
+		fs.PrintDefaults()
+		return 0, false
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v (see --help)\n", fs.Name(), err)
+		return 2, false
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "%s: unexpected argument %q (see --help)\n", fs.Name(), fs.Arg(0))
+		return 2, false
+	}
+	return 0, true
+}

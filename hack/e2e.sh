@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# e2e.sh runs jobcheck on a real local single-node Kubernetes (see docs/e2e.md).
+#
+#   hack/e2e.sh test            the end-to-end scenarios (make test-e2e; part of make test)
+#   hack/e2e.sh test -run NAME  only the scenarios matching NAME (go test -run)
+#   hack/e2e.sh demo            bring up a local cluster (kept running) and show one run (make demo)
+#   hack/e2e.sh down            stop the demo cluster and remove its state (make demo-down)
+#   hack/e2e.sh build           only build the Kubernetes binaries into test/e2e/bin
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+e2e="$root/test/e2e"
+bin="$e2e/bin"
+demo_dir="$root/.run/demo"
+k8s_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+
+log() { echo "e2e.sh: $*" >&2; }
+
+# build_k8s builds the Kubernetes binaries pinned by test/e2e/go.mod (k8s.io/kubernetes)
+# when one is missing or older than go.mod/go.sum. The first build takes several minutes
+# on 2 cores; later ones come from Go's build cache.
+build_k8s() {
+  local stale=0
+  for c in "${k8s_cmds[@]}"; do
+    if [ ! -x "$bin/$c" ] || [ "$e2e/go.mod" -nt "$bin/$c" ] || [ "$e2e/go.sum" -nt "$bin/$c" ]; then stale=1; fi
+  done
+  [ "$stale" = 0 ] && return 0
+  log "building ${k8s_cmds[*]} (k8s.io/kubernetes $(awk '/k8s.io\/kubernetes /{print $2; exit}' "$e2e/go.mod")) into test/e2e/bin"
+  local start=$SECONDS
+  mkdir -p "$bin"
+  (cd "$e2e" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$bin/" \
+    $(printf 'k8s.io/kubernetes/cmd/%s ' "${k8s_cmds[@]}"))
+  touch "${k8s_cmds[@]/#/$bin/}"
+  log "built in $((SECONDS - start))s"
+}
+
+prepare() {
+  "$root/hack/deps.sh" all
+  build_k8s
+  make -C "$root" --no-print-directory agent webhook
+}
+
+localcluster() {
+  (cd "$e2e" && go build -o "$bin/localcluster" ./cmd/localcluster)
+  "$bin/localcluster" "$@"
+}
+
+cmd="${1:-test}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build)
+    build_k8s
+    ;;
+  test)
+    prepare
+    # The run directory is named here so that a test binary that dies hard (killed,
+    # crashed) still has its cluster stopped and the directory removed.
+    run_dir="$(mktemp -d /tmp/jc-e2e-XXXXXX)"
+    cleanup() {
+      if [ -e "$run_dir/state.json" ]; then
+        log "cleaning up after the test run in $run_dir"
+        localcluster down --dir "$run_dir" >&2 || true
+      fi
+      rm -rf "$run_dir"
+    }
+    trap cleanup EXIT
+    start=$SECONDS
+    (cd "$e2e" && E2E_RUN_DIR="$run_dir" go test -tags e2e -count=1 -timeout 60m -v "$@" ./...)
+    log "end-to-end run took $((SECONDS - start))s"
+    ;;
+  demo)
+    prepare
+    mkdir -p "$root/.run"
+    localcluster demo --dir "$demo_dir" --root "$root"
+    ;;
+  down)
+    if [ -x "$bin/localcluster" ] || command -v go >/dev/null; then
+      localcluster down --dir "$demo_dir"
+    fi
+    ;;
+  *)
+    echo "usage: hack/e2e.sh test [go test flags]|demo|down|build" >&2
+    exit 2
+    ;;
+esac

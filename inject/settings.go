@@ -1,0 +1,231 @@
+package inject
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The jobcheck.io annotations (design.md, "Settings"). Each may sit on the pod
+// (template), the Job or the CronJob; the nearest one wins.
+const (
+	AnnotationEnabled     = "jobcheck.io/enabled"
+	AnnotationInjected    = "jobcheck.io/injected" // the marker Pod sets
+	AnnotationPushgateway = "jobcheck.io/pushgateway"
+	AnnotationJobName     = "jobcheck.io/job-name"
+	AnnotationContainers  = "jobcheck.io/containers"
+	AnnotationMaxAge      = "jobcheck.io/max-age"
+	AnnotationHeartbeat   = "jobcheck.io/heartbeat"
+	AnnotationLiveness    = "jobcheck.io/liveness"
+	AnnotationGrace       = "jobcheck.io/grace"
+	AnnotationCommand     = "jobcheck.io/command"
+)
+
+// settings are the values in force for one pod once annotations and defaults
+// are resolved.
+type settings struct {
+	pushgateway string
+	job         string
+	containers  []string // nil: every regular container
+	maxAge      time.Duration
+	heartbeat   string
+	liveness    bool
+	grace       time.Duration
+	command     []string // nil: no jobcheck.io/command
+}
+
+// source is one level of annotations, nearest first.
+type source struct {
+	where       string // "pod", "Job", "CronJob": named in warnings
+	annotations map[string]string
+}
+
+// sources lists the annotation levels of a pod, nearest first.
+func sources(pod *corev1.Pod, owner Owner) []source {
+	return []source{
+		{"pod", pod.Annotations},
+		{"Job", owner.JobAnnotations},
+		{"CronJob", owner.CronJobAnnotations},
+	}
+}
+
+// lookup returns the nearest value of key and where it was found.
+func lookup(srcs []source, key string) (value, where string, ok bool) {
+	for _, s := range srcs {
+		if v, ok := s.annotations[key]; ok {
+			return v, s.where, true
+		}
+	}
+	return "", "", false
+}
+
+// badValue is the warning for an annotation whose value cannot be used. It
+// names the annotation, where it was found and the value (quoted and
+// shortened, since admission warnings are short single lines).
+func badValue(key, where, value, why string) string {
+	return fmt.Sprintf("jobcheck not injected: annotation %s=%s on the %s: %s", key, quote(value), where, why)
+}
+
+// quote returns value as a Go string literal of at most 64 runes of content,
+// so a warning never carries control characters or a huge value.
+func quote(value string) string {
+	const max = 64
+	if r := []rune(value); len(r) > max {
+		return fmt.Sprintf("%q...", string(r[:max]))
+	}
+	return fmt.Sprintf("%q", value)
+}
+
+// enabled reports whether the nearest jobcheck.io/enabled is "true". A value
+// other than "true" or "false" is reported as a warning.
+func enabled(srcs []source) (on bool, warning string) {
+	v, where, ok := lookup(srcs, AnnotationEnabled)
+	switch {
+	case !ok || v == "false":
+		return false, ""
+	case v == "true":
+		return true, ""
+	default:
+		return false, badValue(AnnotationEnabled, where, v, `want "true" or "false"`)
+	}
+}
+
+// resolve computes the settings of pod from the annotation levels srcs (of
+// the pod and its owner) and cfg. The warning is non-empty when a value is
+// bad; injection is then skipped.
+func resolve(pod *corev1.Pod, owner Owner, srcs []source, cfg Config) (settings, string) {
+	s := settings{
+		pushgateway: cfg.Pushgateway,
+		maxAge:      cfg.MaxAge,
+		heartbeat:   cfg.Heartbeat,
+		liveness:    cfg.Liveness,
+		grace:       cfg.Grace,
+	}
+	for _, p := range parsers {
+		v, where, ok := lookup(srcs, p.key)
+		if !ok {
+			continue
+		}
+		if why := p.parse(&s, v, pod); why != "" {
+			return s, badValue(p.key, where, v, why)
+		}
+	}
+	if s.job == "" {
+		s.job = defaultJobName(pod, owner)
+	}
+	return s, ""
+}
+
+// parsers read each setting annotation into settings. parse returns why the
+// value is bad, or "".
+var parsers = []struct {
+	key   string
+	parse func(s *settings, v string, pod *corev1.Pod) string
+}{
+	{AnnotationPushgateway, parsePushgateway},
+	{AnnotationJobName, func(s *settings, v string, _ *corev1.Pod) string {
+		if strings.TrimSpace(v) == "" {
+			return "want a non-empty job name"
+		}
+		s.job = v
+		return ""
+	}},
+	{AnnotationContainers, parseContainers},
+	{AnnotationMaxAge, func(s *settings, v string, _ *corev1.Pod) string {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return "want a positive Go duration such as 30m or 1h30m"
+		}
+		s.maxAge = d
+		return ""
+	}},
+	{AnnotationHeartbeat, func(s *settings, v string, _ *corev1.Pod) string {
+		if v != HeartbeatProgress && v != HeartbeatFile {
+			return `want "progress" or "file"`
+		}
+		s.heartbeat = v
+		return ""
+	}},
+	{AnnotationLiveness, func(s *settings, v string, _ *corev1.Pod) string {
+		if v != "true" && v != "false" {
+			return `want "true" or "false"`
+		}
+		s.liveness = v == "true"
+		return ""
+	}},
+	{AnnotationGrace, func(s *settings, v string, _ *corev1.Pod) string {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return "want a Go duration of zero or more such as 5m"
+		}
+		s.grace = d
+		return ""
+	}},
+	{AnnotationCommand, func(s *settings, v string, _ *corev1.Pod) string {
+		var argv []string
+		if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 || argv[0] == "" {
+			return `want a non-empty JSON array of strings such as ["/app","--flag"]`
+		}
+		s.command = argv
+		return ""
+	}},
+}
+
+// parsePushgateway accepts an http or https URL with a host.
+func parsePushgateway(s *settings, v string, _ *corev1.Pod) string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "want an http or https URL such as http://pushgateway.monitoring:9091"
+	}
+	s.pushgateway = v
+	return ""
+}
+
+// parseContainers accepts a comma list of the pod's regular container names.
+func parseContainers(s *settings, v string, pod *corev1.Pod) string {
+	var names []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !hasContainer(pod, n) {
+			return fmt.Sprintf("the pod has no container %q", n)
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return "want a comma-separated list of container names"
+	}
+	s.containers = names
+	return ""
+}
+
+func hasContainer(pod *corev1.Pod, name string) bool {
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultJobName is the job label when jobcheck.io/job-name is not set: the
+// CronJob's name, else the Job's, else (a bare pod) the pod's name or its
+// generateName without the trailing dash.
+func defaultJobName(pod *corev1.Pod, owner Owner) string {
+	switch {
+	case owner.CronJobName != "":
+		return owner.CronJobName
+	case owner.JobName != "":
+		return owner.JobName
+	case pod.Name != "":
+		return pod.Name
+	default:
+		return strings.TrimRight(pod.GenerateName, "-")
+	}
+}

@@ -1,0 +1,79 @@
+package manifests
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// objects is the output of one kustomization: each object's JSON by its key.
+type objects map[string][]byte
+
+// key names an object the way the tests look it up.
+func key(kind, namespace, name string) string {
+	return fmt.Sprintf("%s %s/%s", kind, namespace, name)
+}
+
+// build runs kustomize (the library kubectl -k embeds) on dir, as
+// `kubectl apply -k dir` would, and fails the test if it does not build.
+func build(t *testing.T, dir string) objects {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	out := objects{}
+	for _, r := range m.Resources() {
+		data, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatalf("kustomize build %s: %s: %v", dir, r.CurId(), err)
+		}
+		k := key(r.GetKind(), r.GetNamespace(), r.GetName())
+		if _, dup := out[k]; dup {
+			t.Fatalf("kustomize build %s: two objects %s", dir, k)
+		}
+		out[k] = data
+	}
+	return out
+}
+
+// decode strictly decodes the object kind namespace/name into into: a field
+// the Go type does not know (a typo, a wrong indentation) fails the test.
+func (o objects) decode(t *testing.T, kind, namespace, name string, into any) {
+	t.Helper()
+	data, ok := o[key(kind, namespace, name)]
+	if !ok {
+		t.Fatalf("no %s in the build; have %v", key(kind, namespace, name), o.keys())
+	}
+	if err := yaml.UnmarshalStrict(data, into); err != nil {
+		t.Fatalf("%s: %v", key(kind, namespace, name), err)
+	}
+}
+
+// names lists the namespace/name of every object of kind.
+func (o objects) names(kind string) []string {
+	var out []string
+	for k := range o {
+		var kd, nn string
+		fmt.Sscanf(k, "%s %s", &kd, &nn)
+		if kd == kind {
+			out = append(out, nn)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (o objects) keys() []string {
+	out := make([]string, 0, len(o))
+	for k := range o {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,190 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// WebhookOptions say how to run the real jobcheck-webhook as a host process.
+type WebhookOptions struct {
+	Bin         string // bin/jobcheck-webhook
+	AgentImage  string // the agent image in the local registry
+	Pushgateway string // URL the injected agents push to
+	Manifests   string // the repository's manifests/ directory
+}
+
+// Webhook is the running webhook: `jobcheck-webhook serve` on 127.0.0.1, registered
+// with the API server by URL with the MutatingWebhookConfiguration of manifests/base.
+type Webhook struct {
+	c           *Cluster
+	o           WebhookOptions
+	pki         *pki
+	Port        int
+	MetricsPort int
+	CertDir     string // ca.crt, tls.crt, tls.key
+	URL         string // https://127.0.0.1:PORT/mutate
+	Config      *admissionv1.MutatingWebhookConfiguration
+}
+
+// StartWebhook issues a serving certificate for IP 127.0.0.1 from a CA of its own,
+// starts the webhook and registers it.
+func (c *Cluster) StartWebhook(ctx context.Context, o WebhookOptions) (*Webhook, error) {
+	ca, err := newPKI()
+	if err != nil {
+		return nil, err
+	}
+	w := &Webhook{c: c, o: o, pki: ca, Port: FreePort(), MetricsPort: FreePort(), CertDir: c.path("webhook-certs")}
+	w.URL = fmt.Sprintf("https://127.0.0.1:%d/mutate", w.Port)
+	if err := os.MkdirAll(w.CertDir, 0o755); err != nil {
+		return nil, fmt.Errorf("webhook cert dir: %w", err)
+	}
+	if _, err := w.RenewCert(); err != nil {
+		return nil, err
+	}
+	if err := w.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.Register(ctx); err != nil {
+		return nil, err
+	}
+	_ = c.SetExtra("webhook", w.URL)
+	_ = c.SetExtra("webhook-metrics", fmt.Sprintf("http://127.0.0.1:%d", w.MetricsPort))
+	return w, nil
+}
+
+// RenewCert writes a new serving certificate signed by the same CA (as cert-manager
+// would on renewal), replacing the files atomically; it returns the new certificate.
+func (w *Webhook) RenewCert() (*x509.Certificate, error) {
+	tmp, err := os.MkdirTemp(w.CertDir, ".new")
+	if err != nil {
+		return nil, fmt.Errorf("renew webhook certificate: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := w.pki.serving(filepath.Join(tmp, "tls.crt"), filepath.Join(tmp, "tls.key"), "jobcheck-webhook",
+		[]net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"}); err != nil {
+		return nil, err
+	}
+	if err := w.pki.writeCA(filepath.Join(tmp, "ca.crt")); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"ca.crt", "tls.key", "tls.crt"} {
+		if err := os.Rename(filepath.Join(tmp, f), filepath.Join(w.CertDir, f)); err != nil {
+			return nil, fmt.Errorf("renew webhook certificate: %w", err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(w.CertDir, "tls.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("read new webhook certificate: %w", err)
+	}
+	return parsePEMCert(b)
+}
+
+// Start runs `jobcheck-webhook serve` and waits for /readyz.
+func (w *Webhook) Start(ctx context.Context) error {
+	if _, err := w.c.Run("jobcheck-webhook", []string{w.o.Bin, "serve",
+		"--listen=127.0.0.1:" + strconv.Itoa(w.Port),
+		"--metrics-listen=127.0.0.1:" + strconv.Itoa(w.MetricsPort),
+		"--tls-cert-file=" + filepath.Join(w.CertDir, "tls.crt"),
+		"--tls-key-file=" + filepath.Join(w.CertDir, "tls.key"),
+		"--kubeconfig=" + w.c.Kubeconfig,
+		"--agent-image=" + w.o.AgentImage,
+		"--pushgateway=" + w.o.Pushgateway,
+	}, nil); err != nil {
+		return err
+	}
+	if err := WaitHTTP(ctx, "webhook /readyz", fmt.Sprintf("http://127.0.0.1:%d/readyz", w.MetricsPort), nil, 60*time.Second); err != nil {
+		return w.c.withLog("jobcheck-webhook", err)
+	}
+	return nil
+}
+
+// Stop stops the webhook process (the registration stays, as when a Deployment is down).
+func (w *Webhook) Stop() error { return w.c.StopProc("jobcheck-webhook") }
+
+// Register creates (or replaces) the MutatingWebhookConfiguration of manifests/base,
+// with its clientConfig rewritten to this webhook's URL and CA. Everything else
+// (selectors, matchConditions, failurePolicy, timeouts) is the shipped one, so the two
+// cannot drift.
+func (w *Webhook) Register(ctx context.Context) error {
+	cfg, err := ShippedWebhookConfig(filepath.Join(w.o.Manifests, "base"))
+	if err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(filepath.Join(w.CertDir, "ca.crt"))
+	if err != nil {
+		return fmt.Errorf("webhook CA: %w", err)
+	}
+	delete(cfg.Annotations, "cert-manager.io/inject-ca-from")
+	for i := range cfg.Webhooks {
+		cfg.Webhooks[i].ClientConfig = admissionv1.WebhookClientConfig{URL: &w.URL, CABundle: ca}
+	}
+	api := w.c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	if err := api.Delete(ctx, cfg.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("replace webhook configuration %s: %w", cfg.Name, err)
+	}
+	created, err := api.Create(ctx, cfg, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("register webhook configuration %s: %w", cfg.Name, err)
+	}
+	w.Config = created
+	return nil
+}
+
+// ShippedWebhookConfig reads the MutatingWebhookConfiguration from the YAML files of dir.
+func ShippedWebhookConfig(dir string) (*admissionv1.MutatingWebhookConfiguration, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f, err)
+		}
+		dec := yaml.NewYAMLOrJSONDecoder(bytesReader(b), 4096)
+		for {
+			var obj admissionv1.MutatingWebhookConfiguration
+			if err := dec.Decode(&obj); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, fmt.Errorf("parse %s: %w", f, err)
+			}
+			if obj.Kind == "MutatingWebhookConfiguration" {
+				return &obj, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no MutatingWebhookConfiguration in %s", dir)
+}
+
+// ServedCert returns the certificate the webhook presents now (verified against its CA).
+func (w *Webhook) ServedCert() (*x509.Certificate, error) {
+	ca, err := os.ReadFile(filepath.Join(w.CertDir, "ca.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("webhook CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	d := &net.Dialer{Timeout: 3 * time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", w.Port), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		return nil, fmt.Errorf("dial webhook: %w", err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0], nil
+}

@@ -1,0 +1,119 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// promOperator is the prometheus-operator release whose CRDs (PrometheusRule,
+// ServiceMonitor) the prometheus-operator overlay is validated against.
+const promOperator = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+// Scenario 9. Every overlay of manifests/ passes `kubectl apply --dry-run=server -k`
+// against the real API server, with the CRDs it needs (cert-manager's, from its Go
+// module; prometheus-operator's, from its Go module) installed.
+func TestManifestsDryRun(t *testing.T) {
+	t.Parallel()
+	certManager := goOut(t, env.Root, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager")
+	var dl struct{ Dir string }
+	if err := json.Unmarshal([]byte(goOut(t, ".", "go", "mod", "download", "-json", promOperator)), &dl); err != nil {
+		t.Fatalf("download %s: %v", promOperator, err)
+	}
+	crds, _ := filepath.Glob(filepath.Join(certManager, "deploy", "crds", "*.yaml"))
+	for _, kind := range []string{"prometheusrules", "servicemonitors"} {
+		crds = append(crds, filepath.Join(dl.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_"+kind+".yaml"))
+	}
+	if len(crds) < 8 {
+		t.Fatalf("CRDs found: %q; want cert-manager's six and two of prometheus-operator's", crds)
+	}
+	args := []string{"apply", "--server-side"}
+	for _, f := range crds {
+		args = append(args, "-f", f)
+	}
+	kubectl(t, args...)
+	kubectl(t, "wait", "--for=condition=established", "--timeout=120s", "crd", "--all")
+
+	overlays, _ := filepath.Glob(filepath.Join(env.Root, "manifests", "overlays", "*"))
+	if len(overlays) == 0 {
+		t.Fatal("no overlays under manifests/overlays")
+	}
+	for _, dir := range overlays {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			rendered := kubectl(t, "kustomize", dir)
+			objects := strings.Count("\n"+rendered, "\n---\n") + 1
+			// A server-side dry run cannot create a namespace and fill it in one go:
+			// the namespaces the overlay declares exist first, as after a first apply.
+			for _, ns := range declaredNamespaces(rendered) {
+				if out, err := kubectlRun("create", "namespace", ns); err != nil && !strings.Contains(out, "AlreadyExists") {
+					t.Fatalf("create namespace %s: %v: %s", ns, err, out)
+				}
+			}
+			out := kubectl(t, "apply", "--dry-run=server", "-k", dir, "-o", "name")
+			names := strings.Fields(out)
+			if len(names) != objects {
+				t.Errorf("dry run applied %d objects, the overlay renders %d:\n%s", len(names), objects, out)
+			}
+			for _, want := range []string{"mutatingwebhookconfiguration.admissionregistration.k8s.io/jobcheck",
+				"deployment.apps/jobcheck-webhook", "certificate.cert-manager.io/jobcheck-webhook"} {
+				if !slices.Contains(names, want) {
+					t.Errorf("dry run did not apply %s; it applied:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+func declaredNamespaces(rendered string) []string {
+	var out []string
+	for _, doc := range strings.Split(rendered, "\n---\n") {
+		if !strings.Contains(doc, "\nkind: Namespace\n") && !strings.HasPrefix(doc, "kind: Namespace\n") {
+			continue
+		}
+		for _, l := range strings.Split(doc, "\n") {
+			if strings.HasPrefix(l, "  name: ") {
+				out = append(out, strings.TrimSpace(strings.TrimPrefix(l, "  name: ")))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// kubectl runs the harness's kubectl against the cluster and fails the test on error.
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := kubectlRun(args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func kubectlRun(args ...string) (string, error) {
+	bin := filepath.Join(env.Root, "test", "e2e", "bin", "kubectl")
+	if _, err := os.Stat(bin); err != nil {
+		bin = "kubectl"
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func goOut(t *testing.T, dir string, argv ...string) string {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -1,0 +1,204 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	metafake "k8s.io/client-go/metadata/fake"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/jobcheck/jobcheck/inject"
+)
+
+// Owner lookup logic against client-go's fake clients (the real API server
+// is exercised by the cluster tests).
+
+func fakeJob(name string, uid types.UID, annotations map[string]string, owner *metav1.OwnerReference) *metav1.PartialObjectMetadata {
+	j := &metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-a", UID: uid, Annotations: annotations},
+	}
+	if owner != nil {
+		j.OwnerReferences = []metav1.OwnerReference{*owner}
+	}
+	return j
+}
+
+func fakeCronJob() *batchv1.CronJob {
+	return &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly-export", Namespace: "team-a", UID: "cj-uid",
+			Annotations: map[string]string{"jobcheck.io/enabled": "true", "kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 1000)}},
+		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", TimeZone: ptr.To("Europe/Berlin"),
+			JobTemplate: batchv1.JobTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"big": "template"}}}},
+	}
+}
+
+func cronRef() *metav1.OwnerReference {
+	return &metav1.OwnerReference{APIVersion: "batch/v1", Kind: "CronJob", Name: "nightly-export", UID: "cj-uid", Controller: ptr.To(true)}
+}
+
+func fakeClients(objs ...runtime.Object) (*metafake.FakeMetadataClient, *kubefake.Clientset) {
+	scheme := metafake.NewTestScheme()
+	metav1.AddMetaToScheme(scheme)
+	var metaObjs, typedObjs []runtime.Object
+	for _, o := range objs {
+		if _, ok := o.(*metav1.PartialObjectMetadata); ok {
+			metaObjs = append(metaObjs, o)
+		} else {
+			typedObjs = append(typedObjs, o)
+		}
+	}
+	return metafake.NewSimpleMetadataClient(scheme, metaObjs...), kubefake.NewClientset(typedObjs...)
+}
+
+var wantCronOwner = inject.Owner{
+	JobName:            "nightly-export-29345678",
+	JobAnnotations:     map[string]string{"jobcheck.io/max-age": "1h"},
+	CronJobName:        "nightly-export",
+	CronJobAnnotations: map[string]string{"jobcheck.io/enabled": "true"},
+	Schedule:           "0 3 * * *",
+	TimeZone:           "Europe/Berlin",
+}
+
+func cronJobObjects() []runtime.Object {
+	return []runtime.Object{
+		fakeJob("nightly-export-29345678", "job-uid", map[string]string{"jobcheck.io/max-age": "1h", "other.io/x": "dropped"}, cronRef()),
+		fakeCronJob(),
+	}
+}
+
+func gets(actions []clienttesting.Action) int {
+	n := 0
+	for _, a := range actions {
+		if a.GetVerb() == "get" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestLookupServedFromTheCaches(t *testing.T) {
+	meta, client := fakeClients(cronJobObjects()...)
+	c := NewOwnerCache(meta, client, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if c.Synced() {
+		t.Fatal("Synced before Start")
+	}
+	c.Start(ctx)
+	deadline := time.Now().Add(10 * time.Second) // bounded wait for the first listing
+	for !c.Synced() {
+		if time.Now().After(deadline) {
+			t.Fatal("caches never synced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	meta.ClearActions()
+	client.ClearActions()
+
+	got, err := c.Lookup(ctx, "team-a", metav1.OwnerReference{Kind: "Job", Name: "nightly-export-29345678", UID: "job-uid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, wantCronOwner) {
+		t.Errorf("owner = %+v\nwant %+v", got, wantCronOwner)
+	}
+	if n := gets(meta.Actions()) + gets(client.Actions()); n != 0 {
+		t.Errorf("%d direct GETs for objects in the cache, want 0", n)
+	}
+}
+
+func TestLookupGetsWhatTheCacheHasNotSeen(t *testing.T) {
+	meta, client := fakeClients(cronJobObjects()...)
+	c := NewOwnerCache(meta, client, time.Second) // not started: every lookup misses the cache
+	got, err := c.Lookup(context.Background(), "team-a", metav1.OwnerReference{Kind: "Job", Name: "nightly-export-29345678", UID: "job-uid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, wantCronOwner) {
+		t.Errorf("owner = %+v\nwant %+v", got, wantCronOwner)
+	}
+	if gets(meta.Actions()) != 1 || gets(client.Actions()) != 1 {
+		t.Errorf("GETs: jobs %d, cronjobs %d; want 1 each", gets(meta.Actions()), gets(client.Actions()))
+	}
+}
+
+func TestLookupPlainJob(t *testing.T) {
+	meta, client := fakeClients(fakeJob("db-migrate", "job-uid", map[string]string{"jobcheck.io/enabled": "true"}, nil))
+	got, err := NewOwnerCache(meta, client, time.Second).Lookup(context.Background(), "team-a", metav1.OwnerReference{Name: "db-migrate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := inject.Owner{JobName: "db-migrate", JobAnnotations: map[string]string{"jobcheck.io/enabled": "true"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("owner = %+v, want %+v", got, want)
+	}
+}
+
+func TestLookupErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		objs  []runtime.Object
+		ref   metav1.OwnerReference
+		react func(*metafake.FakeMetadataClient)
+		want  string
+	}{
+		{name: "no such job", ref: metav1.OwnerReference{Name: "gone"}, want: "job team-a/gone not found"},
+		{
+			name: "job recreated under the same name", objs: cronJobObjects(),
+			ref:  metav1.OwnerReference{Name: "nightly-export-29345678", UID: "old-uid"},
+			want: "it has uid job-uid, the pod's owner reference names uid old-uid",
+		},
+		{
+			name: "the job's cronjob is gone", objs: cronJobObjects()[:1],
+			ref:  metav1.OwnerReference{Name: "nightly-export-29345678", UID: "job-uid"},
+			want: "job team-a/nightly-export-29345678: cronjob team-a/nightly-export not found",
+		},
+		{
+			name: "API server failing", ref: metav1.OwnerReference{Name: "x"},
+			react: func(m *metafake.FakeMetadataClient) {
+				m.PrependReactor("get", "jobs", func(clienttesting.Action) (bool, runtime.Object, error) {
+					return true, nil, errors.New("etcdserver: request timed out")
+				})
+			},
+			want: "get job team-a/x: etcdserver: request timed out",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			meta, client := fakeClients(tc.objs...)
+			if tc.react != nil {
+				tc.react(meta)
+			}
+			_, err := NewOwnerCache(meta, client, time.Second).Lookup(context.Background(), "team-a", tc.ref)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStripKeepsOnlyWhatLookupNeeds(t *testing.T) {
+	obj, _ := stripCronJob(fakeCronJob())
+	cj := obj.(*batchv1.CronJob)
+	if len(cj.Annotations) != 1 || cj.Spec.JobTemplate.Labels != nil || cj.Spec.Schedule != "0 3 * * *" || *cj.Spec.TimeZone != "Europe/Berlin" {
+		t.Errorf("stripped cronjob = %+v", cj)
+	}
+	j := fakeJob("a", "u", map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{}"}, cronRef())
+	j.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}}
+	obj, _ = stripJob(j)
+	sj := obj.(*metav1.PartialObjectMetadata)
+	if sj.Annotations != nil || sj.ManagedFields != nil || len(sj.OwnerReferences) != 1 || sj.UID != "u" {
+		t.Errorf("stripped job = %+v", sj)
+	}
+}
