@@ -37,6 +37,7 @@ func NewSource(certFile, keyFile string, interval time.Duration) *Source {
 // in use. (cert-manager's source gives up after 12 failed reads; Run starts it
 // again, so a long outage of the files never stops the reloads.)
 func (s *Source) Run(ctx context.Context, log *slog.Logger) {
+	go s.report(ctx, log)
 	ctx = logr.NewContext(ctx, logr.FromSlogHandler(log.Handler()))
 	for {
 		err := s.file.Start(ctx)
@@ -44,6 +45,29 @@ func (s *Source) Run(ctx context.Context, log *slog.Logger) {
 			return
 		}
 		log.Error("certificate reload gave up, restarting it", "cert", s.file.CertPath, "key", s.file.KeyPath, "err", err)
+	}
+}
+
+// report logs each certificate that starts being served (cert-manager's
+// source says so only at debug level).
+func (s *Source) report(ctx context.Context, log *slog.Logger) {
+	interval := s.file.UpdateInterval
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last *tls.Certificate
+	for {
+		if c, err := s.file.GetCertificate(nil); err == nil && c != last && c.Leaf != nil {
+			last = c
+			log.Info("serving certificate", "serial", c.Leaf.SerialNumber.String(), "dnsNames", c.Leaf.DNSNames, "notAfter", c.Leaf.NotAfter)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

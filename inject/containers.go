@@ -10,9 +10,9 @@ import (
 
 // Paths inside every wrapped container (internals.md).
 const (
-	VolumeName = "jobcheck"
-	MountPath  = "/opt/jobcheck"
-	AgentPath  = MountPath + "/jobcheck"
+	volumeName = "jobcheck"
+	mountPath  = "/opt/jobcheck"
+	agentPath  = mountPath + "/jobcheck"
 )
 
 // target is one container to wrap and the argv the wrapper runs.
@@ -34,8 +34,8 @@ func plan(pod *corev1.Pod, s settings) ([]target, []string) {
 			continue
 		}
 		switch {
-		case slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return path.Clean(m.MountPath) == MountPath }):
-			warnings = append(warnings, fmt.Sprintf("jobcheck: container %q not wrapped: it already mounts something at %s", c.Name, MountPath))
+		case slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return path.Clean(m.MountPath) == mountPath }):
+			warnings = append(warnings, fmt.Sprintf("jobcheck: container %q not wrapped: it already mounts something at %s", c.Name, mountPath))
 		case len(c.Command) > 0:
 			targets = append(targets, target{i, c.Name, c.Command})
 		case s.command != nil:
@@ -58,18 +58,18 @@ func conflict(pod *corev1.Pod) string {
 		return "jobcheck not injected: the agent runs on Linux only and this is a Windows pod"
 	}
 	for _, v := range pod.Spec.Volumes {
-		if v.Name == VolumeName {
-			return fmt.Sprintf("jobcheck not injected: the pod already has a volume named %q", VolumeName)
+		if v.Name == volumeName {
+			return fmt.Sprintf("jobcheck not injected: the pod already has a volume named %q", volumeName)
 		}
 	}
 	for _, c := range pod.Spec.InitContainers {
-		if c.Name == InstallerName {
-			return fmt.Sprintf("jobcheck not injected: the pod already has an init container named %q", InstallerName)
+		if c.Name == installerName {
+			return fmt.Sprintf("jobcheck not injected: the pod already has an init container named %q", installerName)
 		}
 	}
 	for _, c := range pod.Spec.Containers {
-		if c.Name == InstallerName {
-			return fmt.Sprintf("jobcheck not injected: the pod already has a container named %q", InstallerName)
+		if c.Name == installerName {
+			return fmt.Sprintf("jobcheck not injected: the pod already has a container named %q", installerName)
 		}
 	}
 	return ""
@@ -79,8 +79,8 @@ func conflict(pod *corev1.Pod) string {
 // around command (args untouched, so the argv the process sees is unchanged),
 // and the probe and preStop hook where c has none.
 func wrap(c *corev1.Container, command []string, vars []corev1.EnvVar, s settings) {
-	c.Command = append([]string{AgentPath, "run", "--"}, command...)
-	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: VolumeName, MountPath: MountPath})
+	c.Command = append([]string{agentPath, "run", "--"}, command...)
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: volumeName, MountPath: mountPath})
 	for _, v := range vars {
 		if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == v.Name }) {
 			c.Env = append(c.Env, v)

@@ -27,7 +27,7 @@ func env(container string, several bool, s settings, owner Owner) []corev1.EnvVa
 	if several {
 		add("JOBCHECK_CONTAINER", container)
 	}
-	add("JOBCHECK_SENTINEL", MountPath+"/"+container+".heartbeat")
+	add("JOBCHECK_SENTINEL", mountPath+"/"+container+".heartbeat")
 	add("JOBCHECK_MAX_AGE", s.maxAge.String())
 	add("JOBCHECK_HEARTBEAT", s.heartbeat)
 	if owner.Schedule != "" {

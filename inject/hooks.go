@@ -25,7 +25,7 @@ func probe(s settings) *corev1.Probe {
 	period := min(max(s.maxAge/4, probeMinPeriod), probeMaxPeriod)
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{
-			Exec: &corev1.ExecAction{Command: []string{AgentPath, "probe"}},
+			Exec: &corev1.ExecAction{Command: []string{agentPath, "probe"}},
 		},
 		InitialDelaySeconds: probeInitialDelay,
 		TimeoutSeconds:      probeTimeout,
@@ -39,6 +39,6 @@ func probe(s settings) *corev1.Probe {
 // that the pod is being terminated.
 func preStop() *corev1.LifecycleHandler {
 	return &corev1.LifecycleHandler{
-		Exec: &corev1.ExecAction{Command: []string{AgentPath, "prestop"}},
+		Exec: &corev1.ExecAction{Command: []string{agentPath, "prestop"}},
 	}
 }

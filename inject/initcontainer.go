@@ -6,8 +6,8 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// InstallerName is the init container that copies the agent into the volume.
-const InstallerName = "jobcheck-install"
+// installerName is the init container that copies the agent into the volume.
+const installerName = "jobcheck-install"
 
 // volumeSize bounds the shared emptyDir: the agent binary and one heartbeat
 // file per container.
@@ -21,7 +21,7 @@ const nonRootUID = 65532
 func addVolume(pod *corev1.Pod) {
 	size := volumeSize.DeepCopy()
 	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{
-		Name:         VolumeName,
+		Name:         volumeName,
 		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &size}},
 	})
 }
@@ -47,11 +47,11 @@ func addInstaller(pod *corev1.Pod, cfg Config) {
 		sc.RunAsUser = ptr.To[int64](nonRootUID)
 	}
 	installer := corev1.Container{
-		Name:            InstallerName,
+		Name:            installerName,
 		Image:           cfg.AgentImage,
-		Command:         []string{"/jobcheck", "install", AgentPath},
+		Command:         []string{"/jobcheck", "install", agentPath},
 		Resources:       *cfg.InitResources.DeepCopy(),
-		VolumeMounts:    []corev1.VolumeMount{{Name: VolumeName, MountPath: MountPath}},
+		VolumeMounts:    []corev1.VolumeMount{{Name: volumeName, MountPath: mountPath}},
 		SecurityContext: sc,
 	}
 	pod.Spec.InitContainers = append([]corev1.Container{installer}, pod.Spec.InitContainers...)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,14 +71,29 @@ func badValue(key, where, value, why string) string {
 	return fmt.Sprintf("jobcheck not injected: annotation %s=%s on the %s: %s", key, quote(value), where, why)
 }
 
-// quote returns value as a Go string literal of at most 64 runes of content,
-// so a warning never carries control characters or a huge value.
+// quote returns value as a Go string literal of at most 64 bytes, cut and
+// followed by "..." when longer, so a warning stays a short single line
+// whatever the value holds.
 func quote(value string) string {
 	const max = 64
-	if r := []rune(value); len(r) > max {
-		return fmt.Sprintf("%q...", string(r[:max]))
+	if q := strconv.Quote(value); len(q) <= max {
+		return q
 	}
-	return fmt.Sprintf("%q", value)
+	// cut at a rune start (an invalid byte counts as one rune, so it stays
+	// visible as \x..); each rune quotes to at least one byte.
+	var starts []int
+	for i := range value {
+		if i > max {
+			break
+		}
+		starts = append(starts, i)
+	}
+	for j := len(starts) - 1; j > 0; j-- {
+		if q := strconv.Quote(value[:starts[j]]); len(q) <= max-3 {
+			return q + "..."
+		}
+	}
+	return `""...`
 }
 
 // enabled reports whether the nearest jobcheck.io/enabled is "true". A value
@@ -194,7 +210,7 @@ func parseContainers(s *settings, v string, pod *corev1.Pod) string {
 			continue
 		}
 		if !hasContainer(pod, n) {
-			return fmt.Sprintf("the pod has no container %q", n)
+			return "the pod has no container " + quote(n)
 		}
 		names = append(names, n)
 	}

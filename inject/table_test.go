@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -579,18 +580,29 @@ func TestPodNearestWins(t *testing.T) {
 	})
 }
 
-// TestQuote: a value in a warning is a short, single-line literal.
+// TestQuote: a value in a warning is a short, single-line literal, however
+// long or strange the value.
 func TestQuote(t *testing.T) {
-	res := Pod(withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationMaxAge, "1h\n"+strings.Repeat("x", 500)), jobOwner(), testConfig())
-	if len(res.Warnings) != 1 {
-		t.Fatalf("warnings = %q, want one", res.Warnings)
-	}
-	w := res.Warnings[0]
-	if strings.ContainsAny(w, "\n\r") || len(w) > 256 {
-		t.Errorf("warning %q (%d bytes) is not a short single line", w, len(w))
-	}
-	if want := `max-age="1h\n` + strings.Repeat("x", 61) + `"... on the pod`; !strings.Contains(w, want) {
-		t.Errorf("warning %q does not show the start of the value, escaped and shortened", w)
+	for name, tt := range map[string]struct{ value, want string }{
+		"long":          {"1h\n" + strings.Repeat("x", 500), `max-age="1h\nxxxxxxxxxx`},
+		"control bytes": {strings.Repeat("\x00", 300), `max-age="\x00\x00`},
+		"wide runes":    {strings.Repeat("\U0001F600", 300), "max-age=\"\U0001F600\U0001F600"},
+		"invalid UTF-8": {strings.Repeat("\xff", 300), `max-age="\xff\xff`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pod := withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationMaxAge, tt.value)
+			res := Pod(pod, jobOwner(), testConfig())
+			if len(res.Warnings) != 1 {
+				t.Fatalf("warnings = %q, want one", res.Warnings)
+			}
+			w := res.Warnings[0]
+			if strings.ContainsAny(w, "\n\r\x00") || !utf8.ValidString(w) || len(w) > 256 {
+				t.Errorf("warning %q (%d bytes) is not a short single line", w, len(w))
+			}
+			if !strings.Contains(w, tt.want) || !strings.Contains(w, `"... on the pod`) {
+				t.Errorf("warning %q does not show the start of the value (%s), quoted and cut", w, tt.want)
+			}
+		})
 	}
 }
 

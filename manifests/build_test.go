@@ -77,3 +77,11 @@ func (o objects) keys() []string {
 	sort.Strings(out)
 	return out
 }
+
+// show prints an optional field's value, or "unset".
+func show[T any](p *T) string {
+	if p == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*p)
+}

@@ -42,7 +42,7 @@ func TestDeploymentIsHardened(t *testing.T) {
 	pod := dep.Spec.Template.Spec
 
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 2 {
-		t.Errorf("replicas = %v, want 2", dep.Spec.Replicas)
+		t.Errorf("replicas = %s, want 2", show(dep.Spec.Replicas))
 	}
 	if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
 		t.Error("pod securityContext.runAsNonRoot is not true")
@@ -174,7 +174,10 @@ func TestDisruptionBudgetKeepsOneWebhook(t *testing.T) {
 		t.Errorf("minAvailable = %v, want 1", pdb.Spec.MinAvailable)
 	}
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas <= 1 {
-		t.Errorf("replicas = %v: a minAvailable of 1 would block every drain", dep.Spec.Replicas)
+		t.Errorf("replicas = %s: a minAvailable of 1 would block every drain", show(dep.Spec.Replicas))
+	}
+	if pdb.Spec.Selector == nil {
+		t.Fatal("PodDisruptionBudget has no selector")
 	}
 	sel := labels.SelectorFromSet(pdb.Spec.Selector.MatchLabels)
 	if len(pdb.Spec.Selector.MatchLabels) == 0 || !sel.Matches(labels.Set(dep.Spec.Template.Labels)) {

@@ -175,7 +175,11 @@ func TestScrapeConfigsMatchTheRules(t *testing.T) {
 		} `json:"spec"`
 	}
 	objs := build(t, "prometheus")
-	ns, name, _ := strings.Cut(objs.names("ServiceMonitor")[0], "/")
+	monitors := objs.names("ServiceMonitor")
+	if len(monitors) != 1 {
+		t.Fatalf("ServiceMonitors = %v, want one", monitors)
+	}
+	ns, name, _ := strings.Cut(monitors[0], "/")
 	data := objs[key("ServiceMonitor", ns, name)]
 	if err := yaml.Unmarshal(data, &sm); err != nil {
 		t.Fatal(err)

@@ -39,13 +39,13 @@ func TestWebhookNeverBlocksPods(t *testing.T) {
 		t.Errorf("webhook name = %q, want pods.jobcheck.io", wh.Name)
 	}
 	if wh.FailurePolicy == nil || *wh.FailurePolicy != admissionregistrationv1.Ignore {
-		t.Errorf("failurePolicy = %v, want Ignore (a webhook that is down must not block pods)", wh.FailurePolicy)
+		t.Errorf("failurePolicy = %s, want Ignore (a webhook that is down must not block pods)", show(wh.FailurePolicy))
 	}
 	if wh.SideEffects == nil || *wh.SideEffects != admissionregistrationv1.SideEffectClassNone {
-		t.Errorf("sideEffects = %v, want None", wh.SideEffects)
+		t.Errorf("sideEffects = %s, want None", show(wh.SideEffects))
 	}
 	if wh.TimeoutSeconds == nil || *wh.TimeoutSeconds > 10 || *wh.TimeoutSeconds < 1 {
-		t.Errorf("timeoutSeconds = %v, want set and at most 10", wh.TimeoutSeconds)
+		t.Errorf("timeoutSeconds = %s, want set and at most 10", show(wh.TimeoutSeconds))
 	}
 	if !slices.Contains(wh.AdmissionReviewVersions, "v1") {
 		t.Errorf("admissionReviewVersions = %v, want v1 among them", wh.AdmissionReviewVersions)
@@ -63,7 +63,7 @@ func TestWebhookNeverBlocksPods(t *testing.T) {
 		t.Errorf("rule = %+v, want operations [CREATE] on apiGroups [\"\"] apiVersions [v1] resources [pods]", r)
 	}
 	if r.Scope == nil || *r.Scope != admissionregistrationv1.NamespacedScope {
-		t.Errorf("rule scope = %v, want Namespaced", r.Scope)
+		t.Errorf("rule scope = %s, want Namespaced", show(r.Scope))
 	}
 
 	// The CA comes from cert-manager's serving Certificate.
@@ -77,7 +77,7 @@ func TestWebhookNeverBlocksPods(t *testing.T) {
 		t.Fatalf("clientConfig = %+v, want a service reference", wh.ClientConfig)
 	}
 	if svc.Path == nil || *svc.Path != "/mutate" {
-		t.Errorf("clientConfig.service.path = %v, want /mutate", svc.Path)
+		t.Errorf("clientConfig.service.path = %s, want /mutate", show(svc.Path))
 	}
 	port := int32(443)
 	if svc.Port != nil {

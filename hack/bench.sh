@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# bench.sh measures every figure of BENCHMARKS.md in one run and writes it (make bench).
+# Each figure is taken side by side with its floor or peer, in repeated runs; the report
+# quotes medians and ratios. See BENCHMARKS.md's Method section for what each one does.
+#
+#   hack/bench.sh            the full run (about 10 minutes once the binaries are built)
+#   BENCH_QUICK=1 hack/bench.sh   small counts, to check the harness itself (a minute or two)
+#
+# Needs hack/deps.sh all (hyperfine, the Pushgateway, etcd, curl) and the Kubernetes
+# binaries of the e2e harness (built here by hack/e2e.sh build when missing).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+log() { echo "bench.sh: $*" >&2; }
+
+if [ -n "${BENCH_QUICK:-}" ]; then
+  rounds=1 requests=200 runs=20 count=1 pods=20 jobs=1200 cronjobs=100 direct=50 emit_for=1s
+else
+  rounds=3 requests=2000 runs=100 count=5 pods=200 jobs=10000 cronjobs=1000 direct=300 emit_for=3s
+fi
+
+start_date="$(date -u '+%Y-%m-%d %H:%M UTC')"
+start_load="$(cut -d' ' -f1-3 /proc/loadavg)"
+work="$(mktemp -d /tmp/jobcheck-bench-XXXXXX)"
+out="$work/results"
+mkdir -p "$out"
+# The API-server figures keep etcd on tmpfs when there is one: disk flushes are noise.
+run_base=/tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && run_base=/dev/shm
+run_dir="$(mktemp -d "$run_base/jc-bench-XXXXXX")"
+cleanup() {
+  # The e2e benchmark stops its etcd, kube-apiserver and webhook itself, also on
+  # SIGINT/SIGTERM; this catches a test binary that died hard. Only the recorded
+  # processes are signalled, and only while their start time still matches.
+  if [ -f "$run_dir/state.json" ] && command -v jq >/dev/null; then
+    jq -r '.procs[]? | "\(.pid) \(.start)"' "$run_dir/state.json" | while read -r pid st; do
+      if [ -r "/proc/$pid/stat" ] && [ "$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f20)" = "$st" ]; then
+        log "stopping leftover pid $pid"
+        kill "$pid" 2>/dev/null || true
+      fi
+    done
+  fi
+  rm -rf "$run_dir" "$work"
+}
+trap cleanup EXIT
+
+failed=()
+step() { # step NAME COMMAND...: run one figure; a failure is reported, the run goes on.
+  local name=$1 t=$SECONDS
+  shift
+  log "$name"
+  if "$@"; then
+    log "$name: done in $((SECONDS - t))s"
+  else
+    log "$name: FAILED (its figures are reported as not measured)"
+    failed+=("$name")
+  fi
+}
+
+log "building (agent, webhook, Kubernetes binaries, harness)"
+hack/deps.sh all
+make --no-print-directory agent webhook >&2
+hack/e2e.sh build
+go build -tags bench -o "$work/bench" ./test/bench
+mkdir -p "$work/hello"
+printf 'package main\n\nfunc main() {}\n' >"$work/hello/main.go"
+printf 'module hello\n\ngo 1.26\n' >"$work/hello/go.mod"
+(cd "$work/hello" && CGO_ENABLED=0 GOFLAGS= go build -trimpath -ldflags '-s -w' -o "$work/hello-bin" .)
+bench="$work/bench"
+
+step "webhook load (figures 1, 9a)" \
+  "$bench" webhook -n "$requests" -rounds "$rounds" -out "$out/webhook.json"
+
+gobench() {
+  {
+    go test -run '^$' -bench . -benchmem -count "$count" ./inject ./webhook
+    go test -tags bench -run '^$' -bench BenchmarkAdmission -benchmem -count "$count" ./test/bench
+  } | "$bench" gobench -out "$out/gobench.json"
+  go test -tags bench -run '^$' -bench 'BenchmarkAdmission/real-1-container' -benchtime 3s \
+    -cpuprofile "$work/cpu.out" -o "$work/bench.test" ./test/bench >/dev/null
+  go tool pprof -top -cum "$work/bench.test" "$work/cpu.out" >"$work/profile.txt" 2>/dev/null
+}
+step "go test -bench (figure 4)" gobench
+
+step "agent start-to-exit, probe, memory (figures 5, 6, 7, 9c)" \
+  "$bench" agent -bin bin/jobcheck -hello "$work/hello-bin" -wrapper test/bench/push-wrapper.sh \
+  -runs "$runs" -rounds "$rounds" -emit-for "$emit_for" -out "$out/agent.json"
+
+step "agent binary size (figure 8)" \
+  "$bench" size -bin bin/jobcheck -hello "$work/hello-bin" -out "$out/size.json"
+
+e2e_bench() {
+  (cd test/e2e && BENCH_OUT="$out" BENCH_RUN_DIR="$run_dir" BENCH_AGENT_BIN="$root/bin/jobcheck" \
+    BENCH_PODS="$pods" BENCH_ROUNDS="$rounds" BENCH_JOBS="$jobs" BENCH_CRONJOBS="$cronjobs" BENCH_DIRECT="$direct" \
+    go test -tags bench -count=1 -run 'TestBench' -v -timeout 30m .)
+}
+step "API server, webhook memory, agent image (figures 2, 3, 8, 9b)" e2e_bench
+
+dirty=false
+[ -n "$(git status --porcelain 2>/dev/null)" ] && dirty=true
+profile=()
+[ -s "$work/profile.txt" ] && profile=(-profile "$work/profile.txt")
+"$bench" report -out BENCHMARKS.md \
+  -commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" -dirty="$dirty" \
+  -go "$(go version)" -date "$start_date" -load "$start_load" -took "$((SECONDS / 60))m$((SECONDS % 60))s" \
+  "${profile[@]}" "$out"/*.json
+log "wrote BENCHMARKS.md in $((SECONDS / 60))m$((SECONDS % 60))s"
+if [ ${#failed[@]} -gt 0 ]; then
+  log "failed: ${failed[*]}"
+  exit 1
+fi

@@ -1,0 +1,49 @@
+//go:build bench
+
+package main
+
+import "fmt"
+
+// growth writes figure 9: how latency and memory grow, and their shape.
+func (rp *report) growth() {
+	rp.printf("## Growth\n\n### 9a. Webhook latency against containers in the pod (concurrency 1)\n\n| containers | jobcheck p50 | floor p50 | jobcheck p99 |\n|---|---|---|---|\n")
+	var xs, real, floor []float64
+	for _, c := range []int{1, 10, 50} {
+		r, rok := rp.m(fmt.Sprintf("webhook/%dc/real/c1/p50", c))
+		f, fok := rp.m(fmt.Sprintf("webhook/%dc/floor/c1/p50", c))
+		r99, r99ok := rp.m(fmt.Sprintf("webhook/%dc/real/c1/p99", c))
+		rp.printf("| %d | %s | %s | %s |\n", c, num(r, rok, "%.3f ms"), num(f, fok, "%.3f ms"), num(r99, r99ok, "%.3f ms"))
+		if rok && fok {
+			xs, real, floor = append(xs, float64(c)), append(real, r), append(floor, f)
+		}
+	}
+	rp.printf("\nShape: jobcheck %s; the floor %s.\n\n", shape(xs, real, "ms", "container"), shape(xs, floor, "ms", "container"))
+
+	rp.printf("### 9b. Webhook against the number of Jobs cached\n\n| cluster holds | POST /mutate p50 | p99 | VmRSS |\n|---|---|---|---|\n")
+	xs, real = nil, nil
+	var mem []float64
+	for _, t := range tiers {
+		p50, ok := rp.m("webhook/direct/" + t.key + "/p50")
+		p99, ok99 := rp.m("webhook/direct/" + t.key + "/p99")
+		rss, rok := rp.m("webhook/rss/" + t.key + "/vmrss")
+		rp.printf("| %s | %s | %s | %s |\n", t.label, num(p50, ok, "%.3f ms"), num(p99, ok99, "%.3f ms"), mib(rss, rok))
+		if ok && rok {
+			xs, real, mem = append(xs, t.jobs/1000), append(real, p50), append(mem, rss/1024)
+		}
+	}
+	rp.printf("\nShape: latency %s; memory %s.\n\n", shape(xs, real, "ms", "1,000 Jobs"), shape(xs, mem, "MiB", "1,000 Jobs"))
+
+	rp.printf("### 9c. Wrapper memory against the child's output rate\n\n| child writes | came through | wrapper VmRSS (highest) | VmHWM |\n|---|---|---|---|\n")
+	xs, mem = nil, nil
+	for _, rate := range []int{0, 1, 50} {
+		key := fmt.Sprintf("agent/output/%dMBps/", rate)
+		got, gok := rp.m(key + "achieved")
+		rss, rok := rp.m(key + "vmrss")
+		hwm, hok := rp.m(key + "vmhwm")
+		rp.printf("| %d MB/s | %s | %s | %s |\n", rate, num(got, gok, "%.1f MB/s"), mib(rss, rok), mib(hwm, hok))
+		if hok {
+			xs, mem = append(xs, float64(rate)), append(mem, hwm/1024)
+		}
+	}
+	rp.printf("\nShape: %s.\n\n", shape(xs, mem, "MiB", "MB/s"))
+}

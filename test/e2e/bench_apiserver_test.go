@@ -1,0 +1,279 @@
+//go:build bench && !e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/jobcheck/jobcheck/test/e2e/cluster"
+)
+
+// TestBenchAPIServer measures figures 2, 3 and the cached-Jobs half of 9
+// against a real kube-apiserver and the real `jobcheck-webhook serve`:
+//
+//   - the pod creation latency the webhook adds (BENCH_PODS pods a side,
+//     BENCH_ROUNDS rounds);
+//
+//   - the webhook's memory and its POST /mutate latency with 0, 1,000 and
+//     BENCH_JOBS Jobs (plus BENCH_CRONJOBS CronJobs) in the cluster.
+//
+//     cd test/e2e && BENCH_OUT=/tmp go test -tags bench -run TestBenchAPIServer -v -timeout 30m .
+func TestBenchAPIServer(t *testing.T) {
+	root := benchRoot(t)
+	webhookBin := filepath.Join(root, "bin", "jobcheck-webhook")
+	requireFile(t, webhookBin, "make webhook")
+	pods := benchEnvInt(t, "BENCH_PODS", 200)
+	rounds := benchEnvInt(t, "BENCH_ROUNDS", 3)
+	jobs := benchEnvInt(t, "BENCH_JOBS", 10000)
+	cronJobs := benchEnvInt(t, "BENCH_CRONJOBS", 1000)
+	direct := benchEnvInt(t, "BENCH_DIRECT", 300)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	c, client := startControlPlane(ctx, t)
+	on := benchNamespace(ctx, t, client, "bench-on", true)
+	off := benchNamespace(ctx, t, client, "bench-off", false)
+	for i := range 10 {
+		benchNamespace(ctx, t, client, fmt.Sprintf("bench-jobs-%d", i), false)
+	}
+	jobOn := createOwner(ctx, t, client, on)
+	jobOff := createOwner(ctx, t, client, off)
+
+	w, err := c.StartWebhook(ctx, cluster.WebhookOptions{Bin: webhookBin, AgentImage: "registry.example/jobcheck/agent:bench",
+		Pushgateway: "http://127.0.0.1:9091", Manifests: filepath.Join(root, "manifests")})
+	if err != nil {
+		t.Fatalf("start webhook: %v", err)
+	}
+	res := benchResults{}
+
+	// Figure 2: pod creation with the webhook called and not called, interleaved.
+	checkInjection(ctx, t, client, jobOn, jobOff)
+	for range 20 { // warm-up: connections, caches
+		createPod(ctx, t, client, jobOn)
+		createPod(ctx, t, client, jobOff)
+	}
+	for r := range rounds {
+		var with, without []time.Duration
+		for i := range pods {
+			first, second := jobOn, jobOff
+			if i%2 == 1 {
+				first, second = jobOff, jobOn
+			}
+			d1, d2 := createPod(ctx, t, client, first), createPod(ctx, t, client, second)
+			if first == jobOn {
+				with, without = append(with, d1), append(without, d2)
+			} else {
+				with, without = append(with, d2), append(without, d1)
+			}
+		}
+		mw, mo := medianDur(with), medianDur(without)
+		res.add("apiserver/create/with", "ms", millis(mw))
+		res.add("apiserver/create/without", "ms", millis(mo))
+		res.add("apiserver/create/added", "ms", millis(mw-mo))
+		t.Logf("round %d: %d pods a side: median create %v with the webhook, %v without: %v added", r, pods, mw, mo, mw-mo)
+	}
+
+	// Figures 3 and 9: memory and latency with more and more Jobs cached. The
+	// webhook is restarted after each batch, so its caches list them all
+	// before /readyz answers.
+	review := directReview(t, benchPod(jobOn))
+	hc := webhookClient(t, w)
+	measure := func(tier string) {
+		time.Sleep(5 * time.Second) // let the informers settle after the first list
+		for r := range rounds {
+			lat := make([]time.Duration, 0, direct)
+			for i := range direct + 30 {
+				d := postReview(t, hc, w.URL, review)
+				if i >= 30 { // the first ones warm up
+					lat = append(lat, d)
+				}
+			}
+			p50 := medianDur(lat)
+			res.add("webhook/direct/"+tier+"/p50", "ms", millis(p50))
+			res.add("webhook/direct/"+tier+"/p99", "ms", millis(quantileDur(lat, 0.99)))
+			rss, hwm := procMemory(t, c)
+			res.add("webhook/rss/"+tier+"/vmrss", "KiB", float64(rss))
+			res.add("webhook/rss/"+tier+"/vmhwm", "KiB", float64(hwm))
+			t.Logf("%s, round %d: POST /mutate p50 %v; webhook VmRSS %d KiB, VmHWM %d KiB", tier, r, p50, rss, hwm)
+		}
+	}
+	restart := func() {
+		if err := w.Stop(); err != nil {
+			t.Fatalf("stop webhook: %v", err)
+		}
+		if err := w.Start(ctx); err != nil {
+			t.Fatalf("restart webhook: %v", err)
+		}
+	}
+	measure("empty")
+	start := time.Now()
+	if err := createJobs(ctx, client, 0, min(1000, jobs)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("created %d Jobs in %v", min(1000, jobs), time.Since(start))
+	restart()
+	measure("1k")
+	start = time.Now()
+	if err := createJobs(ctx, client, min(1000, jobs), jobs); err != nil {
+		t.Fatal(err)
+	}
+	if err := createCronJobs(ctx, client, cronJobs); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("created %d more Jobs and %d CronJobs in %v", jobs-min(1000, jobs), cronJobs, time.Since(start))
+	restart()
+	measure("10k")
+	res.write(t, "apiserver")
+}
+
+func benchNamespace(ctx context.Context, t *testing.T, client kubernetes.Interface, name string, inject bool) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if inject {
+		ns.Labels = map[string]string{"jobcheck.io/injection": "enabled"}
+	}
+	if _, err := client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+	// No controller manager runs: make the service account pods need.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := client.CoreV1().ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create service account in %s: %v", name, err)
+	}
+	return name
+}
+
+func createOwner(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string) *batchv1.Job {
+	t.Helper()
+	j, err := client.BatchV1().Jobs(ns).Create(ctx, benchJob(ns, "nightly-export-29345678", true), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create job in %s: %v", ns, err)
+	}
+	return j
+}
+
+// createPod creates one pod of job and returns how long the API server took.
+func createPod(ctx context.Context, t *testing.T, client kubernetes.Interface, job *batchv1.Job) time.Duration {
+	t.Helper()
+	pod := benchPod(job)
+	start := time.Now()
+	if _, err := client.CoreV1().Pods(job.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create pod in %s: %v", job.Namespace, err)
+	}
+	return time.Since(start)
+}
+
+// checkInjection makes sure the figure compares what it says: pods in the
+// labelled namespace are mutated (once the API server has picked up the new
+// webhook configuration), pods in the other one are not.
+func checkInjection(ctx context.Context, t *testing.T, client kubernetes.Interface, on, off *batchv1.Job) {
+	t.Helper()
+	injected := func(job *batchv1.Job) (bool, error) {
+		p, err := client.CoreV1().Pods(job.Namespace).Create(ctx, benchPod(job), metav1.CreateOptions{})
+		if err != nil {
+			return false, fmt.Errorf("create pod in %s: %w", job.Namespace, err)
+		}
+		_, ok := p.Annotations["jobcheck.io/injected"]
+		return ok, nil
+	}
+	if err := cluster.Poll(ctx, "the API server to call the webhook", 60*time.Second, func() (bool, error) { return injected(on) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := injected(off); err != nil || got {
+		t.Fatalf("pod in %s (not labelled): injected %v (%v), want not injected", off.Namespace, got, err)
+	}
+}
+
+// directReview is the AdmissionReview the API server would send for pod.
+func directReview(t *testing.T, pod *corev1.Pod) []byte {
+	t.Helper()
+	raw, err := json.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	b, err := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "bench", Kind: kind, Namespace: pod.Namespace,
+			Resource:  metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
+			Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func webhookClient(t *testing.T, w *cluster.Webhook) *http.Client {
+	t.Helper()
+	ca, err := os.ReadFile(filepath.Join(w.CertDir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// postReview POSTs review to the webhook and returns the time to the last
+// byte of an answer that must carry a patch.
+func postReview(t *testing.T, hc *http.Client, url string, review []byte) time.Duration {
+	t.Helper()
+	start := time.Now()
+	resp, err := hc.Post(url, "application/json", bytes.NewReader(review))
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"patch"`) {
+		t.Fatalf("POST %s: status %d, err %v, want a patch: %.300s", url, resp.StatusCode, err, b)
+	}
+	return d
+}
+
+// procMemory reads VmRSS and VmHWM (KiB) of the webhook process.
+func procMemory(t *testing.T, c *cluster.Cluster) (rss, hwm int64) {
+	t.Helper()
+	for _, p := range c.Procs {
+		if p.Name != "jobcheck-webhook" || !p.Alive() {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid))
+		if err != nil {
+			t.Fatalf("webhook memory: %v", err)
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			var v int64
+			if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &v); err == nil {
+				rss = v
+			}
+			if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &v); err == nil {
+				hwm = v
+			}
+		}
+		return rss, hwm
+	}
+	t.Fatal("webhook memory: no running jobcheck-webhook process")
+	return 0, 0
+}
