@@ -1,79 +1,76 @@
 package webhook
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
-	sigsjson "sigs.k8s.io/json"
 )
 
-// podSchema tells the strategic merge which lists are keyed by what
-// (containers by name, volumes by name, ...). Built once: it is reflection.
-var podSchema = func() strategicpatch.LookupPatchMeta {
-	m, err := strategicpatch.NewPatchMetaFromStruct(&corev1.Pod{})
-	if err != nil {
-		panic(fmt.Sprintf("pod patch schema: %v", err)) // a programming error, found by any test
-	}
-	return m
-}()
-
-// errPatchMismatch means the merged pod does not decode to the pod inject
-// produced; the pod is then admitted unmutated rather than mutated wrongly.
-var errPatchMismatch = errors.New("merged pod differs from the injected pod")
-
-// podPatch returns the JSON patch (RFC 6902) that turns raw, the pod exactly
-// as the API server sent it, into the injected pod.
+// podPatch returns the JSON patch (RFC 6902) that turns the pod as the API
+// server sent it into the injected pod.
 //
-// Diffing raw against the injected pod's JSON directly would remove every
-// field this binary's k8s.io/api does not know (a newer API server's fields)
-// and element-wise array diffs would move such fields between list items.
-// So inject's change is first expressed as a strategic merge patch between
-// two documents of the same encoder (the decoded original and the injected
-// pod), which names list items by their keys (containers by name, ...);
-// that patch is merged into raw, leaving every other byte of raw alone; and
-// the JSON patch is the difference between raw and that merge
-// (gomodules.xyz/jsonpatch/v2). The merge is checked to decode to exactly the
-// injected pod.
-func podPatch(raw []byte, original, injected *corev1.Pod) ([]byte, error) {
+// The diff (gomodules.xyz/jsonpatch/v2) is taken between two documents of
+// the same encoder, the decoded original and the injected pod, not between
+// the raw request and the injected pod: diffing the raw bytes would remove
+// every field this binary's k8s.io/api does not know (a newer API server's
+// fields). Since both sides lack such fields, the patch only touches what
+// inject changed, and applies to the raw pod with its unknown fields intact.
+//
+// jsonpatch diffs lists index by index, which is right for everything inject
+// appends to (containers' command, env and mounts, volumes) but not for the
+// one list it grows at the front: the installer goes first among the init
+// containers. Diffed index by index, every existing init container would be
+// rewritten one place down from its typed copy, losing its unknown fields.
+// So the init containers inject put in front are patched in as "add"
+// operations at index 0, and the rest of the pod is diffed as usual.
+func podPatch(original, injected *corev1.Pod) ([]byte, error) {
+	var ops []jsonpatch.Operation
+	rest := injected
+	if front := prepended(original.Spec.InitContainers, injected.Spec.InitContainers); front > 0 {
+		if len(original.Spec.InitContainers) == 0 {
+			ops = append(ops, jsonpatch.NewOperation("add", "/spec/initContainers", injected.Spec.InitContainers))
+		} else {
+			for i := front - 1; i >= 0; i-- {
+				ops = append(ops, jsonpatch.NewOperation("add", "/spec/initContainers/0", injected.Spec.InitContainers[i]))
+			}
+		}
+		shallow := *injected
+		shallow.Spec.InitContainers = original.Spec.InitContainers
+		rest = &shallow
+	}
 	before, err := json.Marshal(original)
 	if err != nil {
 		return nil, fmt.Errorf("encode original pod: %w", err)
 	}
-	after, err := json.Marshal(injected)
+	after, err := json.Marshal(rest)
 	if err != nil {
 		return nil, fmt.Errorf("encode injected pod: %w", err)
 	}
-	change, err := strategicpatch.CreateTwoWayMergePatchUsingLookupPatchMeta(before, after, podSchema)
-	if err != nil {
-		return nil, fmt.Errorf("diff injected pod: %w", err)
-	}
-	merged, err := strategicpatch.StrategicMergePatchUsingLookupPatchMeta(raw, change, podSchema)
-	if err != nil {
-		return nil, fmt.Errorf("merge injection into the pod: %w", err)
-	}
-	var check corev1.Pod
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(merged, &check); err != nil {
-		return nil, fmt.Errorf("decode merged pod: %w", err)
-	}
-	got, err := json.Marshal(&check)
-	if err != nil {
-		return nil, fmt.Errorf("encode merged pod: %w", err)
-	}
-	if !bytes.Equal(got, after) {
-		return nil, errPatchMismatch
-	}
-	ops, err := jsonpatch.CreatePatch(raw, merged)
+	diff, err := jsonpatch.CreatePatch(before, after)
 	if err != nil {
 		return nil, fmt.Errorf("create JSON patch: %w", err)
 	}
-	patch, err := json.Marshal(ops)
+	patch, err := json.Marshal(append(ops, diff...))
 	if err != nil {
 		return nil, fmt.Errorf("encode JSON patch: %w", err)
 	}
 	return patch, nil
+}
+
+// prepended is how many init containers were put in front of the original
+// ones: after ends with the original list, matched by name (inject never
+// changes an existing init container). It is 0 when after is not so shaped.
+func prepended(before, after []corev1.Container) int {
+	front := len(after) - len(before)
+	if front <= 0 {
+		return 0
+	}
+	for i := range before {
+		if after[front+i].Name != before[i].Name {
+			return 0
+		}
+	}
+	return front
 }
