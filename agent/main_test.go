@@ -243,6 +243,13 @@ func startJobcheck(t *testing.T, env []string, sys *syscall.SysProcAttr, args ..
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(cleanEnv(), env...)
+	if sys == nil {
+		sys = &syscall.SysProcAttr{}
+	}
+	// Its own process group, so cleanup can kill the wrapper's child too:
+	// a wrapper killed with SIGKILL cannot forward it, and the child would
+	// be left running.
+	sys.Setpgid = true
 	cmd.SysProcAttr = sys
 	r := &running{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, lines: make(chan string, 100), done: make(chan struct{})}
 	cmd.Stderr = r.stderr
@@ -274,7 +281,7 @@ func startJobcheck(t *testing.T, env []string, sys *syscall.SysProcAttr, args ..
 	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			cmd.Wait()
 		}
 	})
