@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/deps.sh agent
 go test -count=1 -run '^$' -bench . -benchtime "${BENCHTIME:-100x}" ./agent | tee /dev/stderr |
-  awk '/^BenchmarkTrueBare/ {bare=$3} /^BenchmarkRunTrue-/ {run=$3}
-       END { if (bare && run) printf "wrapper added start-to-exit time: %.2f ms\n", (run-bare)/1e6 }'
+  awk 'function unit(u,  i) { for (i = 2; i < NF; i++) if ($(i+1) == u) return $i; return 0 }
+       /^BenchmarkTrueBare/ {bare=$3; bmin=unit("min-ms"); bcpu=unit("cpu-ms")}
+       /^BenchmarkRunTrue-/ {run=$3; rmin=unit("min-ms"); rcpu=unit("cpu-ms")}
+       END { if (bare && run) printf "wrapper added start-to-exit time: mean %.2f ms, fastest %.2f ms; added CPU %.2f ms\n", (run-bare)/1e6, rmin-bmin, rcpu-bcpu }'

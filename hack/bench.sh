@@ -67,6 +67,8 @@ mkdir -p "$work/hello"
 printf 'package main\n\nfunc main() {}\n' >"$work/hello/main.go"
 printf 'module hello\n\ngo 1.26\n' >"$work/hello/go.mod"
 (cd "$work/hello" && CGO_ENABLED=0 GOFLAGS= go build -trimpath -ldflags '-s -w' -o "$work/hello-bin" .)
+# The same agent with its symbols, to attribute the binary's size to what it links.
+CGO_ENABLED=0 go build -trimpath -o "$work/jobcheck-syms" ./cmd/jobcheck
 bench="$work/bench"
 
 step "webhook load (figures 1, 9a)" \
@@ -88,7 +90,7 @@ step "agent start-to-exit, probe, memory (figures 5, 6, 7, 9c)" \
   -runs "$runs" -rounds "$rounds" -emit-for "$emit_for" -out "$out/agent.json"
 
 step "agent binary size (figure 8)" \
-  "$bench" size -bin bin/jobcheck -hello "$work/hello-bin" -out "$out/size.json"
+  "$bench" size -bin bin/jobcheck -hello "$work/hello-bin" -syms "$work/jobcheck-syms" -out "$out/size.json"
 
 e2e_bench() {
   (cd test/e2e && BENCH_OUT="$out" BENCH_RUN_DIR="$run_dir" BENCH_AGENT_BIN="$root/bin/jobcheck" \

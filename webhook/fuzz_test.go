@@ -14,7 +14,6 @@ import (
 	sigsjson "sigs.k8s.io/json"
 )
 
-
 // FuzzMutate feeds arbitrary bodies to the handler (no network: the handler
 // is the same). Properties: it never panics, not even a recovered panic
 // (which would show as a "(panic)" warning); a 200 answer always allows the

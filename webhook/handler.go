@@ -14,8 +14,6 @@ import (
 	"net/http"
 	"time"
 
-	admissionv1 "k8s.io/api/admission/v1"
-
 	"github.com/jobcheck/jobcheck/inject"
 )
 
@@ -94,7 +92,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 	if err != nil {
 		// Cannot happen with these types; admit without a patch all the same.
 		out = failOpen(out, "encode", err)
-		b, _ = encodeReview(apiVersion, &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true, Warnings: out.response.Warnings})
+		b, _ = encodeReview(apiVersion, out.response)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if _, err := w.Write(b); err != nil {

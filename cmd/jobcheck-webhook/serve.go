@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/jobcheck/jobcheck/certs"
 	"github.com/jobcheck/jobcheck/webhook"
@@ -74,6 +75,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	}
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	klog.SetSlogLogger(log) // client-go's own messages (watch errors) as JSON lines too
 	if err := certs.Check(f.certFile, f.keyFile); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -54,6 +54,16 @@ func runAgent(args []string, log *slog.Logger) error {
 
 	hb := filepath.Join(dir, "hb")
 	res := results{}
+	for range 10 * *rounds {
+		done, perPkg, err := initTrace(*bin)
+		if err != nil {
+			return err
+		}
+		res.add("agent/init/done", "ms", done)
+		for pkg, ms := range perPkg {
+			res.add("agent/init/pkg/"+pkg, "ms", ms)
+		}
+	}
 	warm := max(5, *runs/10)
 	for r := range *rounds {
 		ms, err := hyperfine(dir, warm, *runs,

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,9 +19,10 @@ func hyperfine(dir string, warmup, runs int, commands ...string) ([]float64, err
 	out := filepath.Join(dir, "hyperfine.json")
 	args := []string{"-N", "--style", "none", "--warmup", strconv.Itoa(warmup), "--runs", strconv.Itoa(runs), "--export-json", out}
 	cmd := exec.Command("hyperfine", append(args, commands...)...)
-	cmd.Stderr = os.Stderr
+	var stderr bytes.Buffer // its warnings about outliers are expected on a shared machine
+	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("hyperfine %q: %w", commands, err)
+		return nil, fmt.Errorf("hyperfine %q: %w: %s", commands, err, stderr.Bytes())
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {

@@ -34,16 +34,19 @@ func client(roots *x509.CertPool, conns int) *http.Client {
 }
 
 // load POSTs body to url n times from conc workers, each request timed from
-// send to the last byte of the answer. Every answer must be a 200.
-func load(c *http.Client, url string, body []byte, n, conc int) (loadResult, error) {
+// send to the last byte of the answer; no request is started after limit (a
+// slow case then counts the requests answered by then). Every answer must be
+// a 200.
+func load(c *http.Client, url string, body []byte, n, conc int, limit time.Duration) (loadResult, error) {
 	var next atomic.Int64
 	lat := make([][]time.Duration, conc)
 	errs := make([]error, conc)
 	var wg sync.WaitGroup
 	start := time.Now()
+	deadline := start.Add(limit)
 	for w := range conc {
 		wg.Go(func() {
-			for next.Add(1) <= int64(n) {
+			for next.Add(1) <= int64(n) && time.Now().Before(deadline) {
 				t0 := time.Now()
 				if err := post(c, url, body); err != nil {
 					errs[w] = err

@@ -2,7 +2,12 @@
 
 package main
 
-import "fmt"
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // agent writes figures 5 to 8.
 func (rp *report) agent() {
@@ -26,7 +31,7 @@ func (rp *report) agent() {
 		peer: num(bare, bok, "%.2f ms bare `true`"), ratio: func() string { _, _, s := ratio(run, bare, rok, bok); return s }(),
 		want: "< 3 ms added", met: judged(added < 3, aok),
 		why: fmt.Sprintf("Starting any Go program costs %s here (empty static Go main, against %s for `true`); the wrapper adds its own "+
-			"set-up (signals, the heartbeat, the child's pipes) and the child's fork and exec on top.", num(hello, hok, "%.2f ms"), num(bare, bok, "%.2f ms"))})
+			"set-up (signals, the heartbeat, the child's pipes) and the child's fork and exec on top.", num(hello, hok, "%.2f ms"), num(bare, bok, "%.2f ms")) + rp.initCost()})
 	pg, pok := rp.m("agent/exec/run-pg")
 	sh, sok := rp.m("agent/exec/shell-pg")
 	pr, prok, ps := ratio(pg, sh, pok, sok)
@@ -52,7 +57,7 @@ func (rp *report) agent() {
 	qr, qok, qs := ratio(pj, ps2, pjok, ps2ok)
 	rp.add(goal{figure: "7", what: "`jobcheck probe` against the shell probe", measured: num(pj, pjok, "%.2f ms"), peer: num(ps2, ps2ok, "%.2f ms"),
 		ratio: qs, want: "< 1x and a few ms (<= 5 ms over bare `true`)", met: judged(qr < 1 && pj-pt <= 5, qok, ptok),
-		why: fmt.Sprintf("An empty Go program alone takes %s to start here; the shell probe forks twice (sh, find).", num(hello, hok, "%.2f ms"))})
+		why: fmt.Sprintf("An empty Go program takes %s to start here; the shell probe forks twice (sh, find) but loads no libraries.", num(hello, hok, "%.2f ms")) + rp.initCost()})
 
 	rp.printf("### 8. Size\n\n| artefact | size |\n|---|---|\n")
 	ab, abok := rp.m("size/agent")
@@ -62,9 +67,22 @@ func (rp *report) agent() {
 	rp.printf("| agent binary (static, stripped) | %s |\n| empty Go program built the same way (floor) | %s |\n| agent image, compressed (layer %s) | %s |\n\n",
 		mibBytes(ab, abok), mibBytes(hb, hbok), mibBytes(layer, lok), mibBytes(img, iok))
 	_, _, bs := ratio(ab, hb, abok, hbok)
-	sizeWhy := fmt.Sprintf("An empty static Go program is %s; the rest is the agent's code and its libraries: the Prometheus client "+
-		"(client_golang, with prometheus/common and google.golang.org/protobuf) that builds and pushes the metrics with Pusher.Add as "+
-		"design.md asks, and the cron parser.", mibBytes(hb, hbok))
+	origins := rp.sizeOrigins()
+	sizeWhy := fmt.Sprintf("An empty static Go program is %s; the rest is the agent's code and what it links.", mibBytes(hb, hbok))
+	if len(origins) > 0 {
+		rp.printf("Where the agent's code and read-only data come from (`go tool nm -size` of an unstripped build, symbols of type T and R; " +
+			"the rest of the file is the runtime's tables for them):\n\n| origin | size |\n|---|---|\n")
+		var top []string
+		for _, o := range origins[:min(10, len(origins))] {
+			rp.printf("| %s | %s |\n", o.name, mibBytes(o.bytes, true))
+			if len(top) < 4 {
+				top = append(top, fmt.Sprintf("%s %s", o.name, mibBytes(o.bytes, true)))
+			}
+		}
+		rp.printf("\n")
+		sizeWhy += " The largest contributors: " + strings.Join(top, ", ") +
+			" (std/crypto and std/net come with net/http's client for the pushes; protobuf and prometheus/common with client_golang)."
+	}
 	rp.add(goal{figure: "8", what: "static agent binary", measured: mibBytes(ab, abok), peer: mibBytes(hb, hbok) + " empty Go program", ratio: bs,
 		want: "< 8 MiB", met: judged(ab < 8<<20, abok), why: sizeWhy})
 	rp.add(goal{figure: "8", what: "agent image (compressed)", measured: mibBytes(img, iok), peer: "-", ratio: "-",
@@ -72,3 +90,48 @@ func (rp *report) agent() {
 }
 
 func mibBytes(b float64, ok bool) string { return num(b/(1<<20), ok, "%.2f MiB") }
+
+// initCost says how long package initialisation takes before the agent's main,
+// and which packages take most of it.
+func (rp *report) initCost() string {
+	done, ok := rp.m("agent/init/done")
+	if !ok {
+		return ""
+	}
+	type pkg struct {
+		name string
+		ms   float64
+	}
+	var pkgs []pkg
+	for k := range rp.r {
+		if name, found := strings.CutPrefix(k, "agent/init/pkg/"); found {
+			v, _ := rp.m(k)
+			pkgs = append(pkgs, pkg{name, v})
+		}
+	}
+	slices.SortFunc(pkgs, func(a, b pkg) int { return cmp.Compare(b.ms, a.ms) })
+	var top []string
+	for _, p := range pkgs[:min(4, len(pkgs))] {
+		top = append(top, fmt.Sprintf("%s %.2f ms", p.name, p.ms))
+	}
+	return fmt.Sprintf(" Package initialisation alone ends %.2f ms after the agent starts (GODEBUG=inittrace=1, median), before main runs; "+
+		"the largest initialisers: %s.", done, strings.Join(top, ", "))
+}
+
+type origin struct {
+	name  string
+	bytes float64
+}
+
+// sizeOrigins lists the agent's symbol sizes by origin, largest first.
+func (rp *report) sizeOrigins() []origin {
+	var out []origin
+	for k := range rp.r {
+		if name, ok := strings.CutPrefix(k, "size/module/"); ok {
+			v, _ := rp.m(k)
+			out = append(out, origin{name, v})
+		}
+	}
+	slices.SortFunc(out, func(a, b origin) int { return cmp.Compare(b.bytes, a.bytes) })
+	return out
+}

@@ -6,8 +6,8 @@ import "fmt"
 
 // shape names how y (in unit) grows with x (named per) over a few points:
 // flat (under 25% from the lowest to the highest), else linear, sublinear or
-// superlinear by where the middle points lie against the line through the
-// first and last, with the slope.
+// superlinear by whether the middle points lie within 30% of the line through
+// the first and last, above it or below it; with the slope.
 func shape(xs, ys []float64, unit, per string) string {
 	if len(xs) < 2 || len(xs) != len(ys) {
 		return "not measured"
@@ -20,15 +20,17 @@ func shape(xs, ys []float64, unit, per string) string {
 	if lo > 0 && hi/lo < 1.25 {
 		return fmt.Sprintf("flat (%.3g to %.3g %s)", ys[0], ys[n], unit)
 	}
+	if ys[n] <= ys[0]*1.25 {
+		return fmt.Sprintf("no growth (%.3g to %.3g %s; the points in between vary with the machine's load)", ys[0], ys[n], unit)
+	}
 	slope := (ys[n] - ys[0]) / (xs[n] - xs[0])
 	kind := "linear"
 	for i := 1; i < n; i++ {
 		line := ys[0] + slope*(xs[i]-xs[0])
-		span := ys[n] - ys[0]
-		switch d := ys[i] - line; {
-		case span != 0 && d/span > 0.25:
+		switch d := (ys[i] - line) / line; {
+		case d > 0.3:
 			kind = "sublinear"
-		case span != 0 && d/span < -0.25:
+		case d < -0.3:
 			kind = "superlinear"
 		}
 	}

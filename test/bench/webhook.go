@@ -22,6 +22,7 @@ func runWebhook(args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 	n := fs.Int("n", 2000, "requests per run")
 	rounds := fs.Int("rounds", 3, "repeated runs of every case (the report takes the median)")
+	limit := fs.Duration("max-run", 4*time.Second, "no request of a run starts after this (bounds the slow cases)")
 	out := fs.String("out", "webhook.json", "results file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,7 +63,7 @@ func runWebhook(args []string, log *slog.Logger) error {
 	// Warm up: every connection open and every code path hot before timing.
 	for _, tc := range cases {
 		for name, url := range servers {
-			if _, err := load(cl(name, tc.conc), url, bodies[tc.containers], max(200, 4*tc.conc), tc.conc); err != nil {
+			if _, err := load(cl(name, tc.conc), url, bodies[tc.containers], max(50, 2*tc.conc), tc.conc, *limit/2); err != nil {
 				return fmt.Errorf("warm up %s: %w", name, err)
 			}
 		}
@@ -75,7 +76,7 @@ func runWebhook(args []string, log *slog.Logger) error {
 		}
 		for _, tc := range cases {
 			for _, name := range order {
-				lr, err := load(cl(name, tc.conc), servers[name], bodies[tc.containers], *n, tc.conc)
+				lr, err := load(cl(name, tc.conc), servers[name], bodies[tc.containers], *n, tc.conc, *limit)
 				if err != nil {
 					return fmt.Errorf("%s, %d containers, concurrency %d: %w", name, tc.containers, tc.conc, err)
 				}

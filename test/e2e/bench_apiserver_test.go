@@ -71,7 +71,9 @@ func TestBenchAPIServer(t *testing.T) {
 		createPod(ctx, t, client, jobOn)
 		createPod(ctx, t, client, jobOff)
 	}
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", w.MetricsPort)
 	for r := range rounds {
+		sum0, n0 := handlerTime(t, metricsURL)
 		var with, without []time.Duration
 		for i := range pods {
 			first, second := jobOn, jobOff
@@ -89,6 +91,9 @@ func TestBenchAPIServer(t *testing.T) {
 		res.add("apiserver/create/with", "ms", millis(mw))
 		res.add("apiserver/create/without", "ms", millis(mo))
 		res.add("apiserver/create/added", "ms", millis(mw-mo))
+		if sum1, n1 := handlerTime(t, metricsURL); n1 > n0 {
+			res.add("apiserver/handler/mean", "ms", (sum1-sum0)/(n1-n0)*1000)
+		}
 		t.Logf("round %d: %d pods a side: median create %v with the webhook, %v without: %v added", r, pods, mw, mo, mw-mo)
 	}
 
@@ -97,7 +102,9 @@ func TestBenchAPIServer(t *testing.T) {
 	// before /readyz answers.
 	review := directReview(t, benchPod(jobOn))
 	hc := webhookClient(t, w)
-	measure := func(tier string) {
+	measure := func(tier string, jobs, cronJobs int) {
+		res.add("webhook/tier/"+tier+"/jobs", "Jobs", float64(jobs))
+		res.add("webhook/tier/"+tier+"/cronjobs", "CronJobs", float64(cronJobs))
 		time.Sleep(5 * time.Second) // let the informers settle after the first list
 		for r := range rounds {
 			lat := make([]time.Duration, 0, direct)
@@ -124,14 +131,14 @@ func TestBenchAPIServer(t *testing.T) {
 			t.Fatalf("restart webhook: %v", err)
 		}
 	}
-	measure("empty")
+	measure("empty", 0, 0)
 	start := time.Now()
 	if err := createJobs(ctx, client, 0, min(1000, jobs)); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("created %d Jobs in %v", min(1000, jobs), time.Since(start))
 	restart()
-	measure("1k")
+	measure("1k", min(1000, jobs), 0)
 	start = time.Now()
 	if err := createJobs(ctx, client, min(1000, jobs), jobs); err != nil {
 		t.Fatal(err)
@@ -141,7 +148,7 @@ func TestBenchAPIServer(t *testing.T) {
 	}
 	t.Logf("created %d more Jobs and %d CronJobs in %v", jobs-min(1000, jobs), cronJobs, time.Since(start))
 	restart()
-	measure("10k")
+	measure("10k", jobs, cronJobs)
 	res.write(t, "apiserver")
 }
 
@@ -276,4 +283,30 @@ func procMemory(t *testing.T, c *cluster.Cluster) (rss, hwm int64) {
 	}
 	t.Fatal("webhook memory: no running jobcheck-webhook process")
 	return 0, 0
+}
+
+// handlerTime reads the sum (seconds) and count of the webhook's own
+// jobcheck_webhook_admission_duration_seconds histogram: the time spent in
+// its handler, without the network and the API server.
+func handlerTime(t *testing.T, url string) (sum, count float64) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("webhook metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("webhook metrics: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		var v float64
+		if _, err := fmt.Sscanf(line, "jobcheck_webhook_admission_duration_seconds_sum %g", &v); err == nil {
+			sum = v
+		}
+		if _, err := fmt.Sscanf(line, "jobcheck_webhook_admission_duration_seconds_count %g", &v); err == nil {
+			count = v
+		}
+	}
+	return sum, count
 }

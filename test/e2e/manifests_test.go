@@ -4,12 +4,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // promOperator is the prometheus-operator release whose CRDs (PrometheusRule,
@@ -48,10 +51,11 @@ func TestManifestsDryRun(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			rendered := kubectl(t, "kustomize", dir)
 			objects := strings.Count("\n"+rendered, "\n---\n") + 1
-			// A server-side dry run cannot create a namespace and fill it in one go:
-			// the namespaces the overlay declares exist first, as after a first apply.
-			for _, ns := range declaredNamespaces(rendered) {
-				if out, err := kubectlRun("create", "namespace", ns); err != nil && !strings.Contains(out, "AlreadyExists") {
+			// A server-side dry run cannot create a namespace and fill it in one go, and
+			// the prometheus-operator objects go to the operator's (existing) namespace:
+			// the namespaces exist first, as on a cluster being installed into.
+			for _, ns := range namespacesOf(t, rendered) {
+				if out, err := kubectlRun("create", "namespace", ns, "--save-config"); err != nil && !strings.Contains(out, "AlreadyExists") {
 					t.Fatalf("create namespace %s: %v: %s", ns, err, out)
 				}
 			}
@@ -70,17 +74,30 @@ func TestManifestsDryRun(t *testing.T) {
 	}
 }
 
-func declaredNamespaces(rendered string) []string {
+// namespacesOf lists the namespaces the rendered objects are in or declare.
+func namespacesOf(t *testing.T, rendered string) []string {
+	t.Helper()
 	var out []string
-	for _, doc := range strings.Split(rendered, "\n---\n") {
-		if !strings.Contains(doc, "\nkind: Namespace\n") && !strings.HasPrefix(doc, "kind: Namespace\n") {
-			continue
+	dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(rendered), 4096)
+	for {
+		var obj struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
 		}
-		for _, l := range strings.Split(doc, "\n") {
-			if strings.HasPrefix(l, "  name: ") {
-				out = append(out, strings.TrimSpace(strings.TrimPrefix(l, "  name: ")))
-				break
-			}
+		if err := dec.Decode(&obj); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("parse rendered manifests: %v", err)
+		}
+		ns := obj.Metadata.Namespace
+		if obj.Kind == "Namespace" {
+			ns = obj.Metadata.Name
+		}
+		if ns != "" && !slices.Contains(out, ns) {
+			out = append(out, ns)
 		}
 	}
 	return out
@@ -96,6 +113,7 @@ func kubectl(t *testing.T, args ...string) string {
 	return out
 }
 
+// kubectlRun returns kubectl's standard output, or its standard error when it fails.
 func kubectlRun(args ...string) (string, error) {
 	bin := filepath.Join(env.Root, "test", "e2e", "bin", "kubectl")
 	if _, err := os.Stat(bin); err != nil {
@@ -103,8 +121,13 @@ func kubectlRun(args ...string) (string, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out) + stderr.String(), err
+	}
+	return string(out), nil
 }
 
 func goOut(t *testing.T, dir string, argv ...string) string {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"sync"
 	"testing"
@@ -64,10 +65,14 @@ func TestWebhookDown(t *testing.T) {
 func TestCertificateRotation(t *testing.T) {
 	ns := namespace(t, "s8-rotate", true, nil)
 	ctx := ctxFor(t)
-	before, err := env.Webhook.ServedCert()
+	// The webhook starts with the certificate of `jobcheck-webhook certs`, whose CA key
+	// the tool does not keep: first move to a certificate of the harness's renewal CA
+	// (also in the caBundle), so that the rotation under load is CA A -> CA A.
+	before, err := env.Webhook.RenewCert()
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitServed(t, before)
 	// An owner Job whose pods never get scheduled (no node has the label): the pods
 	// below are admitted as its pods but never run, so the test creates many cheaply.
 	nowhere := map[string]string{"jobcheck.io/e2e-node": "nowhere"}
@@ -124,17 +129,10 @@ func TestCertificateRotation(t *testing.T) {
 			t.Errorf("pod %s created during the rotation was not injected", p.Name)
 		}
 	}
-	served := before
-	if err := cluster.Poll(ctx, "the webhook to serve the new certificate", time.Minute, func() (bool, error) {
-		c, err := env.Webhook.ServedCert()
-		if err != nil {
-			return false, nil
-		}
-		served = c
-		return c.SerialNumber.Cmp(newCert.SerialNumber) == 0, nil
-	}); err != nil {
-		t.Fatalf("%v: still serving serial %v (old %v, new %v)", err, served.SerialNumber, before.SerialNumber, newCert.SerialNumber)
+	if newCert.Issuer.String() != before.Issuer.String() || newCert.SerialNumber.Cmp(before.SerialNumber) == 0 {
+		t.Fatalf("test setup: renewal issuer %s serial %v, want a new certificate from %s", newCert.Issuer, newCert.SerialNumber, before.Issuer)
 	}
+	waitServed(t, newCert)
 	// And the API server, trusting the same CA, still reaches it: a pod after the rotation.
 	p, err := env.Client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "after",
@@ -147,5 +145,24 @@ func TestCertificateRotation(t *testing.T) {
 	}
 	if _, ok := p.Annotations[annInjected]; !ok {
 		t.Errorf("pod created after the rotation was not injected")
+	}
+}
+
+// waitServed waits until the webhook presents want (it reloads changed files by itself).
+func waitServed(t *testing.T, want *x509.Certificate) {
+	t.Helper()
+	var served *x509.Certificate
+	if err := cluster.Poll(ctxFor(t), "the webhook to serve the new certificate", time.Minute, func() (bool, error) {
+		c, err := env.Webhook.ServedCert()
+		if err != nil {
+			return false, nil
+		}
+		served = c
+		return c.SerialNumber.Cmp(want.SerialNumber) == 0, nil
+	}); err != nil {
+		if served != nil {
+			t.Fatalf("%v: serving serial %v, want %v", err, served.SerialNumber, want.SerialNumber)
+		}
+		t.Fatal(err)
 	}
 }

@@ -192,6 +192,7 @@ func (c *Cluster) controlPlane(ctx context.Context, o Options) error {
 		"--service-account-private-key-file=" + c.path("pki", "sa.key"),
 		"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0",
 		"--cert-dir=" + c.path("pki", "kcm"),
+		"--flex-volume-plugin-dir=" + c.path("kcm-flexvolume"),
 		"--profiling=false",
 	}, nil); err != nil {
 		return err
@@ -216,7 +217,7 @@ func (c *Cluster) node(ctx context.Context, o Options) error {
 	data := map[string]any{
 		"Dir": c.Dir, "Socket": c.Socket, "Registry": o.Registry, "PauseImage": o.PauseImage,
 		"Bridge": c.Bridge, "Subnet": fmt.Sprintf("10.244.%d.0/24", 1+int(c.Node[len(c.Node)-1])%200),
-		"KubeletPort": FreePort(), "CgroupRoot": c.CgroupRoot,
+		"KubeletPort": FreePort(), "CgroupRoot": c.CgroupRoot, "Network": c.Bridge,
 	}
 	if err := writeTemplate(containerdConfig, c.path("containerd.toml"), data); err != nil {
 		return err
@@ -238,7 +239,12 @@ func (c *Cluster) node(ctx context.Context, o Options) error {
 	if _, err := c.Run("kubelet", []string{filepath.Join(o.Bin, "kubelet"),
 		"--config=" + c.path("kubelet.yaml"), "--kubeconfig=" + c.Kubeconfig,
 		"--root-dir=" + c.path("kubelet"), "--hostname-override=" + c.Node,
-	}, nil); err != nil {
+		"--cert-dir=" + c.path("kubelet", "pki"), "--volume-plugin-dir=" + c.path("kubelet-plugins"),
+	}, []string{
+		// No sbin on the kubelet's PATH: without an iptables binary it leaves the
+		// machine's firewall alone (initNetworkUtil); it needs only mount and umount.
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+	}); err != nil {
 		return err
 	}
 	if err := Poll(ctx, "node "+c.Node+" Ready", 180*time.Second, func() (bool, error) {
@@ -437,6 +443,14 @@ func (c *Cluster) Stop() error {
 		})
 		if err := removeCgroupRoot(c.CgroupRoot); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	// libcni caches each attachment's result outside containerd's directories; the
+	// pods were killed without a CNI DEL, so their entries (named after the run's
+	// network) are removed here.
+	if cached, _ := filepath.Glob("/var/lib/cni/results/" + c.Bridge + "-*"); len(cached) > 0 {
+		for _, f := range cached {
+			_ = os.Remove(f)
 		}
 	}
 	if err := c.Machine.restore(c.Dir); err != nil {

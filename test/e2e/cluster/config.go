@@ -47,7 +47,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 var cniConfig = template.Must(template.New("cni").Parse(`{
   "cniVersion": "0.4.0",
-  "name": "jobcheck-e2e",
+  "name": "{{.Network}}",
   "plugins": [
     {
       "type": "bridge",
@@ -85,7 +85,6 @@ cgroupRoot: /{{.CgroupRoot}}
 failCgroupV1: false
 failSwapOn: false
 podLogsDir: {{.Dir}}/pod-logs
-volumePluginDir: {{.Dir}}/kubelet-plugins
 staticPodPath: ""
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100

@@ -24,21 +24,18 @@ var kubeletSysctls = []string{
 	"kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes",
 }
 
-// machineDirs are directories outside the run directory that the kubelet or the
-// containerd shims create; each is removed at teardown if the run created it and it is
-// empty by then.
-var machineDirs = []string{"/var/log/containers", "/run/containerd/s", "/run/containerd"}
-
-// iptablesChains are the chains the kubelet creates (initNetworkUtil), as table/chain.
-var iptablesChains = []string{"mangle/KUBE-IPTABLES-HINT", "mangle/KUBE-KUBELET-CANARY",
-	"nat/KUBE-KUBELET-CANARY", "filter/KUBE-KUBELET-CANARY", "filter/KUBE-FIREWALL"}
+// machineDirs are directories outside the run directory that the kubelet, mount or
+// the containerd shims create whatever their configuration says (the device plugin
+// socket's path is a constant of the kubelet, for one). Each that did not exist before
+// the run is removed at teardown, deepest first, with the sockets in it; anything else
+// found in it (another program's files) keeps it in place.
+var machineDirs = []string{"/var/log/containers", "/var/lib/kubelet/device-plugins", "/var/lib/kubelet",
+	"/run/containerd/s", "/run/containerd", "/run/mount", "/var/lib/cni/results", "/var/lib/cni"}
 
 // Machine is what the harness recorded of the machine before its node started.
 type Machine struct {
 	Sysctls     map[string]string `json:"sysctls"`
 	MissingDirs []string          `json:"missing_dirs"`
-	// MissingChains are "cmd table chain" entries (cmd iptables or ip6tables) absent before the run.
-	MissingChains []string `json:"missing_chains"`
 }
 
 func recordMachine() Machine {
@@ -51,17 +48,6 @@ func recordMachine() Machine {
 	for _, d := range machineDirs {
 		if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
 			m.MissingDirs = append(m.MissingDirs, d)
-		}
-	}
-	for _, cmd := range []string{"iptables", "ip6tables"} {
-		if _, err := exec.LookPath(cmd); err != nil {
-			continue
-		}
-		for _, tc := range iptablesChains {
-			table, chain, _ := strings.Cut(tc, "/")
-			if exec.Command(cmd, "-w", "-t", table, "-S", chain).Run() != nil {
-				m.MissingChains = append(m.MissingChains, cmd+" "+table+" "+chain)
-			}
 		}
 	}
 	return m
@@ -87,27 +73,9 @@ func (m Machine) restore(runDir string) error {
 			}
 		}
 	}
-	for _, entry := range m.MissingChains {
-		f := strings.Fields(entry)
-		if len(f) != 3 {
-			continue
-		}
-		cmd, table, chain := f[0], f[1], f[2]
-		if chain == "KUBE-FIREWALL" {
-			for _, from := range []string{"INPUT", "OUTPUT"} {
-				for exec.Command(cmd, "-w", "-t", table, "-D", from, "-j", chain).Run() == nil {
-				}
-			}
-			_ = exec.Command(cmd, "-w", "-t", table, "-F", chain).Run()
-		}
-		if exec.Command(cmd, "-w", "-t", table, "-S", chain).Run() == nil {
-			if out, err := exec.Command(cmd, "-w", "-t", table, "-X", chain).CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("delete %s chain %s/%s: %w: %s", cmd, table, chain, err, out))
-			}
-		}
-	}
 	for _, d := range m.MissingDirs { // deepest first: the list is ordered that way
-		_ = os.Remove(d) // only succeeds when empty: another run may still use it
+		removeSockets(d)
+		_ = os.Remove(d) // only succeeds when empty
 	}
 	return errors.Join(errs...)
 }
@@ -305,4 +273,15 @@ func deleteLink(name string) error {
 		return fmt.Errorf("delete link %s: %w: %s", name, err, out)
 	}
 	return nil
+}
+
+// removeSockets removes the unix sockets directly in dir (the kubelet's device plugin
+// socket, a dead shim's socket).
+func removeSockets(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Type()&fs.ModeSocket != 0 {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }

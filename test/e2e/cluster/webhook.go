@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -36,12 +37,18 @@ type Webhook struct {
 	Port        int
 	MetricsPort int
 	CertDir     string // ca.crt, tls.crt, tls.key
+	CABundle    []byte // what the webhook configuration trusts
 	URL         string // https://127.0.0.1:PORT/mutate
 	Config      *admissionv1.MutatingWebhookConfiguration
 }
 
-// StartWebhook issues a serving certificate for IP 127.0.0.1 from a CA of its own,
-// starts the webhook and registers it.
+// StartWebhook gets a serving certificate for IP 127.0.0.1 from `jobcheck-webhook
+// certs` (the tool users run for development), starts the webhook and registers it.
+//
+// The tool writes its CA certificate but not the CA's key, so it cannot issue a renewal
+// from the same CA. The harness therefore also has a renewal CA of its own, and the
+// registered caBundle trusts both from the start: RenewCert then replaces the serving
+// certificate, as cert-manager does, without the webhook configuration changing.
 func (c *Cluster) StartWebhook(ctx context.Context, o WebhookOptions) (*Webhook, error) {
 	ca, err := newPKI()
 	if err != nil {
@@ -49,12 +56,15 @@ func (c *Cluster) StartWebhook(ctx context.Context, o WebhookOptions) (*Webhook,
 	}
 	w := &Webhook{c: c, o: o, pki: ca, Port: FreePort(), MetricsPort: FreePort(), CertDir: c.path("webhook-certs")}
 	w.URL = fmt.Sprintf("https://127.0.0.1:%d/mutate", w.Port)
-	if err := os.MkdirAll(w.CertDir, 0o755); err != nil {
-		return nil, fmt.Errorf("webhook cert dir: %w", err)
+	if out, err := exec.CommandContext(ctx, o.Bin, "certs", "--ip", "127.0.0.1", "--dns", "localhost",
+		"--validity", "24h", "--out-dir", w.CertDir).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("jobcheck-webhook certs: %w: %s", err, out)
 	}
-	if _, err := w.RenewCert(); err != nil {
-		return nil, err
+	toolCA, err := os.ReadFile(filepath.Join(w.CertDir, "ca.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("read the certs tool's CA: %w", err)
 	}
+	w.CABundle = append(append([]byte(nil), toolCA...), ca.caPEM()...)
 	if err := w.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -66,8 +76,9 @@ func (c *Cluster) StartWebhook(ctx context.Context, o WebhookOptions) (*Webhook,
 	return w, nil
 }
 
-// RenewCert writes a new serving certificate signed by the same CA (as cert-manager
-// would on renewal), replacing the files atomically; it returns the new certificate.
+// RenewCert replaces the serving certificate and key with a new pair from the renewal
+// CA (trusted by the registered caBundle), each file atomically, as a mounted Secret
+// changes; it returns the new certificate.
 func (w *Webhook) RenewCert() (*x509.Certificate, error) {
 	tmp, err := os.MkdirTemp(w.CertDir, ".new")
 	if err != nil {
@@ -78,10 +89,7 @@ func (w *Webhook) RenewCert() (*x509.Certificate, error) {
 		[]net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"}); err != nil {
 		return nil, err
 	}
-	if err := w.pki.writeCA(filepath.Join(tmp, "ca.crt")); err != nil {
-		return nil, err
-	}
-	for _, f := range []string{"ca.crt", "tls.key", "tls.crt"} {
+	for _, f := range []string{"tls.key", "tls.crt"} {
 		if err := os.Rename(filepath.Join(tmp, f), filepath.Join(w.CertDir, f)); err != nil {
 			return nil, fmt.Errorf("renew webhook certificate: %w", err)
 		}
@@ -124,13 +132,13 @@ func (w *Webhook) Register(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ca, err := os.ReadFile(filepath.Join(w.CertDir, "ca.crt"))
-	if err != nil {
-		return fmt.Errorf("webhook CA: %w", err)
-	}
 	delete(cfg.Annotations, "cert-manager.io/inject-ca-from")
+	// A name of its own, so that applying manifests/ to the same cluster (the dry-run
+	// scenario) meets no object it did not create: a URL clientConfig merged with the
+	// shipped service one would be invalid.
+	cfg.Name += "-e2e"
 	for i := range cfg.Webhooks {
-		cfg.Webhooks[i].ClientConfig = admissionv1.WebhookClientConfig{URL: &w.URL, CABundle: ca}
+		cfg.Webhooks[i].ClientConfig = admissionv1.WebhookClientConfig{URL: &w.URL, CABundle: w.CABundle}
 	}
 	api := w.c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations()
 	if err := api.Delete(ctx, cfg.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -172,14 +180,10 @@ func ShippedWebhookConfig(dir string) (*admissionv1.MutatingWebhookConfiguration
 	return nil, fmt.Errorf("no MutatingWebhookConfiguration in %s", dir)
 }
 
-// ServedCert returns the certificate the webhook presents now (verified against its CA).
+// ServedCert returns the certificate the webhook presents now (verified against the caBundle).
 func (w *Webhook) ServedCert() (*x509.Certificate, error) {
-	ca, err := os.ReadFile(filepath.Join(w.CertDir, "ca.crt"))
-	if err != nil {
-		return nil, fmt.Errorf("webhook CA: %w", err)
-	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
+	pool.AppendCertsFromPEM(w.CABundle)
 	d := &net.Dialer{Timeout: 3 * time.Second}
 	conn, err := tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", w.Port), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
 	if err != nil {

@@ -170,23 +170,51 @@ func jobFromCronJob(cj *batchv1.CronJob, name string) *batchv1.Job {
 	}
 }
 
-// injectedParts keeps the parts of a pod that jobcheck adds or changes.
+// injectedParts keeps the parts of a pod that jobcheck adds or changes: its marker,
+// volume, init container, and per container the command, JOBCHECK_* environment,
+// probe, preStop hook and mount (the service account volume and the like are left out).
 func injectedParts(p *corev1.Pod) map[string]any {
+	var volumes []corev1.Volume
+	for _, v := range p.Spec.Volumes {
+		if v.Name == "jobcheck" {
+			volumes = append(volumes, v)
+		}
+	}
+	var inits []corev1.Container
+	for _, c := range p.Spec.InitContainers {
+		if c.Name == "jobcheck-install" {
+			c.VolumeMounts = jobcheckMounts(c.VolumeMounts)
+			c.TerminationMessagePath, c.TerminationMessagePolicy = "", ""
+			inits = append(inits, c)
+		}
+	}
 	var containers []map[string]any
 	for _, c := range p.Spec.Containers {
+		var env []corev1.EnvVar
+		for _, e := range c.Env {
+			if strings.HasPrefix(e.Name, "JOBCHECK_") {
+				env = append(env, e)
+			}
+		}
 		containers = append(containers, map[string]any{
-			"name": c.Name, "command": c.Command, "args": c.Args, "env": c.Env,
-			"livenessProbe": c.LivenessProbe, "lifecycle": c.Lifecycle, "volumeMounts": c.VolumeMounts,
+			"name": c.Name, "command": c.Command, "args": c.Args, "env": env,
+			"livenessProbe": c.LivenessProbe, "lifecycle": c.Lifecycle, "volumeMounts": jobcheckMounts(c.VolumeMounts),
 		})
 	}
 	return map[string]any{
 		"metadata": map[string]any{"annotations": map[string]string{"jobcheck.io/injected": p.Annotations["jobcheck.io/injected"]}},
-		"spec": map[string]any{
-			"volumes":        p.Spec.Volumes,
-			"initContainers": p.Spec.InitContainers,
-			"containers":     containers,
-		},
+		"spec":     map[string]any{"volumes": volumes, "initContainers": inits, "containers": containers},
 	}
+}
+
+func jobcheckMounts(ms []corev1.VolumeMount) []corev1.VolumeMount {
+	var out []corev1.VolumeMount
+	for _, m := range ms {
+		if m.Name == "jobcheck" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // pushedMetrics returns the jobcheck_ lines of the Pushgateway's /metrics for one job.
