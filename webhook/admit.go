@@ -92,7 +92,7 @@ func (h *Handler) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	if res.Pod == nil {
 		return failOpen(out, "inject-empty", errors.New("inject reported an injection but returned no pod"))
 	}
-	patch, err := podPatch(&pod, res.Pod)
+	patch, err := inject.Patch(&pod, res.Pod)
 	if err != nil {
 		return failOpen(out, "patch", err)
 	}

@@ -40,7 +40,7 @@ func TestPatchReproducesTheInjectedPod(t *testing.T) {
 			if !res.Injected {
 				t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
 			}
-			patch, err := podPatch(&pod, res.Pod)
+			patch, err := inject.Patch(&pod, res.Pod)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,7 +11,6 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/jobcheck/jobcheck/inject"
-	createpatch "gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -171,19 +170,7 @@ func injectPodJSON(raw map[string]any, owner inject.Owner, cfg inject.Config) (i
 	if !res.Injected {
 		return res, nil
 	}
-	before, err := json.Marshal(&pod)
-	if err != nil {
-		return res, err
-	}
-	after, err := json.Marshal(res.Pod)
-	if err != nil {
-		return res, err
-	}
-	ops, err := createpatch.CreatePatch(before, after)
-	if err != nil {
-		return res, fmt.Errorf("compute patch: %w", err)
-	}
-	opsJSON, err := json.Marshal(ops)
+	opsJSON, err := inject.Patch(&pod, res.Pod)
 	if err != nil {
 		return res, err
 	}

@@ -1,4 +1,4 @@
-package webhook
+package inject
 
 import (
 	"encoding/json"
@@ -8,8 +8,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// podPatch returns the JSON patch (RFC 6902) that turns the pod as the API
-// server sent it into the injected pod.
+// Patch returns the JSON patch (RFC 6902) that turns original, the pod as it
+// was decoded from the API server's request or a manifest, into injected, the
+// result of Pod. The webhook answers with it; the offline command applies it
+// to the document it read.
 //
 // The diff (gomodules.xyz/jsonpatch/v2) is taken between two documents of
 // the same encoder, the decoded original and the injected pod, not between
@@ -20,12 +22,12 @@ import (
 //
 // jsonpatch diffs lists index by index, which is right for everything inject
 // appends to (containers' command, env and mounts, volumes) but not for the
-// one list it grows at the front: the installer goes first among the init
+// one list Pod grows at the front: the installer goes first among the init
 // containers. Diffed index by index, every existing init container would be
 // rewritten one place down from its typed copy, losing its unknown fields.
-// So the init containers inject put in front are patched in as "add"
+// So the init containers Pod put in front are patched in as "add"
 // operations at index 0, and the rest of the pod is diffed as usual.
-func podPatch(original, injected *corev1.Pod) ([]byte, error) {
+func Patch(original, injected *corev1.Pod) ([]byte, error) {
 	var ops []jsonpatch.Operation
 	rest := injected
 	if front := prepended(original.Spec.InitContainers, injected.Spec.InitContainers); front > 0 {
@@ -60,7 +62,7 @@ func podPatch(original, injected *corev1.Pod) ([]byte, error) {
 }
 
 // prepended is how many init containers were put in front of the original
-// ones: after ends with the original list, matched by name (inject never
+// ones: after ends with the original list, matched by name (Pod never
 // changes an existing init container). It is 0 when after is not so shaped.
 func prepended(before, after []corev1.Container) int {
 	front := len(after) - len(before)
