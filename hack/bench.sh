@@ -74,13 +74,13 @@ bench="$work/bench"
 step "webhook load (figures 1, 9a)" \
   "$bench" webhook -n "$requests" -rounds "$rounds" -out "$out/webhook.json"
 
-gobench() {
+gobench() { # the benchmarks, then a CPU profile of one real handler call (the report says where its time goes)
   {
-    go test -run '^$' -bench . -benchmem -count "$count" ./inject ./webhook
-    go test -tags bench -run '^$' -bench BenchmarkAdmission -benchmem -count "$count" ./test/bench
-  } | "$bench" gobench -out "$out/gobench.json"
+    go test -run '^$' -bench . -benchmem -count "$count" ./inject ./webhook &&
+      go test -tags bench -run '^$' -bench BenchmarkAdmission -benchmem -count "$count" ./test/bench
+  } | "$bench" gobench -out "$out/gobench.json" || return 1
   go test -tags bench -run '^$' -bench 'BenchmarkAdmission/real-1-container' -benchtime 3s \
-    -cpuprofile "$work/cpu.out" -o "$work/bench.test" ./test/bench >/dev/null
+    -cpuprofile "$work/cpu.out" -o "$work/bench.test" ./test/bench >/dev/null || return 1
   go tool pprof -top -cum "$work/bench.test" "$work/cpu.out" >"$work/profile.txt" 2>/dev/null
 }
 step "go test -bench (figure 4)" gobench
@@ -95,7 +95,7 @@ step "agent binary size (figure 8)" \
 e2e_bench() {
   (cd test/e2e && BENCH_OUT="$out" BENCH_RUN_DIR="$run_dir" BENCH_AGENT_BIN="$root/bin/jobcheck" \
     BENCH_PODS="$pods" BENCH_ROUNDS="$rounds" BENCH_JOBS="$jobs" BENCH_CRONJOBS="$cronjobs" BENCH_DIRECT="$direct" \
-    go test -tags bench -count=1 -run 'TestBench' -v -timeout 30m .)
+    go test -tags bench -count=1 -run 'TestBench' -v -timeout 30m . >&2)
 }
 step "API server, webhook memory, agent image (figures 2, 3, 8, 9b)" e2e_bench
 

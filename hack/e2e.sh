@@ -25,10 +25,18 @@ build_k8s() {
     if [ ! -x "$bin/$c" ] || [ "$e2e/go.mod" -nt "$bin/$c" ] || [ "$e2e/go.sum" -nt "$bin/$c" ]; then stale=1; fi
   done
   [ "$stale" = 0 ] && return 0
-  log "building ${k8s_cmds[*]} (k8s.io/kubernetes $(awk '/k8s.io\/kubernetes /{print $2; exit}' "$e2e/go.mod")) into test/e2e/bin"
+  local v
+  v="$(awk '/^require k8s.io\/kubernetes /{print $3; exit} /^\tk8s.io\/kubernetes /{print $2; exit}' "$e2e/go.mod")"
+  log "building ${k8s_cmds[*]} (k8s.io/kubernetes $v) into test/e2e/bin"
   local start=$SECONDS
   mkdir -p "$bin"
-  (cd "$e2e" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$bin/" \
+  # The version the binaries report (kubectl version, the node's kubelet version), as
+  # Kubernetes' own build sets it.
+  local minor="${v#v1.}"; minor="${minor%%.*}"
+  local pkg=k8s.io/component-base/version
+  local ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  (cd "$e2e" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/" \
     $(printf 'k8s.io/kubernetes/cmd/%s ' "${k8s_cmds[@]}"))
   touch "${k8s_cmds[@]/#/$bin/}"
   log "built in $((SECONDS - start))s"
@@ -74,9 +82,8 @@ case "$cmd" in
     localcluster demo --dir "$demo_dir" --root "$root"
     ;;
   down)
-    if [ -x "$bin/localcluster" ] || command -v go >/dev/null; then
-      localcluster down --dir "$demo_dir"
-    fi
+    localcluster down --dir "$demo_dir"
+    rmdir "$root/.run" 2>/dev/null || true
     ;;
   *)
     echo "usage: hack/e2e.sh test [go test flags]|demo|down|build" >&2

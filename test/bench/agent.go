@@ -60,9 +60,12 @@ func runAgent(args []string, log *slog.Logger) error {
 			return err
 		}
 		res.add("agent/init/done", "ms", done)
+		total := 0.0
 		for pkg, ms := range perPkg {
 			res.add("agent/init/pkg/"+pkg, "ms", ms)
+			total += ms
 		}
+		res.add("agent/init/total", "ms", total)
 	}
 	warm := max(5, *runs/10)
 	for r := range *rounds {

@@ -67,7 +67,7 @@ func TestOriginOf(t *testing.T) {
 		"crypto/tls.(*Conn).Handshake":                                      "std/crypto",
 		"runtime.mallocgc":                                                  "std/runtime",
 		"vendor/golang.org/x/net/idna.idnaValues":                           "std/vendor",
-		"go:func.*": "std/go",
+		"go:func.*": "runtime metadata (go:func)",
 	} {
 		if got := originOf(sym); got != want {
 			t.Errorf("originOf(%q) = %q, want %q", sym, got, want)

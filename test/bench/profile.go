@@ -61,7 +61,21 @@ func hotspot(frames []frame) string {
 		if handler == 0 {
 			return ""
 		}
-		return fmt.Sprintf("`%s` (%.0f%% of the handler's CPU time)", strings.TrimPrefix(f.name, "github.com/jobcheck/jobcheck/"), 100*f.cum/handler)
+		hot := fmt.Sprintf("`%s` (%.0f%% of the handler's CPU time)", strings.TrimPrefix(f.name, "github.com/jobcheck/jobcheck/"), 100*f.cum/handler)
+		if lib := libraryHotspot(frames); lib.name != "" {
+			hot += fmt.Sprintf(", in which `%s` alone takes %.0f%%", lib.name, 100*lib.cum/handler)
+		}
+		return hot
 	}
 	return ""
+}
+
+// libraryHotspot is the heaviest frame outside jobcheck and the JSON codecs.
+func libraryHotspot(frames []frame) frame {
+	for _, f := range frames {
+		if !strings.Contains(f.name, "jobcheck/jobcheck") && !strings.Contains(f.name, "json") {
+			return f
+		}
+	}
+	return frame{}
 }

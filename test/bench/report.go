@@ -180,8 +180,10 @@ func method(w *strings.Builder) {
   alternating between a namespace labelled ` + "`jobcheck.io/injection: enabled`" + ` (the API server calls the webhook) and an
   unlabelled one (it does not); the figure is the difference of the medians. Pods are created, never run (no scheduler, no
   kubelet). Memory is VmRSS and VmHWM of the webhook process from /proc/PID/status, read after ` + "`/readyz`" + ` (owner caches
-  synced) and a settling pause, with the webhook restarted after each batch of Jobs so that its caches list them; the Jobs and
-  CronJobs are created concurrently by a bounded worker pool in several namespaces. Latency against the number of cached Jobs
+  synced) and a settling pause, with the webhook restarted after each batch of Jobs so that its caches list them (VmHWM is
+  the peak of that start). The Jobs and CronJobs are created concurrently by a bounded worker pool (16) in ten namespaces;
+  one Job in ten is opted in and carries kubectl's last-applied-configuration annotation, as if applied by hand, the others
+  look like CronJob-created Jobs (labels, a pod template, no large annotations). Latency against the number of cached Jobs
   is POST /mutate straight to that process, at concurrency 1.
 - **Go benchmarks (4).** ` + "`go test -bench . -benchmem -count N`" + ` of ` + "`./inject`" + ` and ` + "`./webhook`" + ` (whatever benchmarks they
   have) and ` + "`BenchmarkAdmission`" + ` of ` + "`test/bench`" + ` (one call of the real handler and of the floor through ` + "`httptest`" + `).

@@ -74,6 +74,9 @@ func symbolSizes(bin string) (map[string]int64, error) {
 // the package path (three elements for github.com and golang.org/x, two for
 // other hosts).
 func originOf(sym string) string {
+	if strings.HasPrefix(sym, "go:") || strings.HasPrefix(sym, "type:") {
+		return "runtime metadata (" + strings.SplitN(sym, ".", 2)[0] + ")"
+	}
 	head := sym
 	if i := strings.IndexAny(head, "(["); i > 0 {
 		head = head[:i]

@@ -31,8 +31,10 @@ func benchPodTemplate() corev1.PodTemplateSpec {
 	}
 }
 
-// benchJob is a Job as `kubectl apply` leaves it: labels, the
-// last-applied-configuration annotation, and (one in ten) jobcheck settings.
+// benchJob is a Job with labels and a pod template. An applied one (optIn) is
+// as `kubectl apply` leaves it: jobcheck settings and the large
+// last-applied-configuration annotation; the others look like the Jobs a
+// CronJob controller creates, which carry neither.
 func benchJob(namespace, name string, optIn bool) *batchv1.Job {
 	j := &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
@@ -44,9 +46,9 @@ func benchJob(namespace, name string, optIn bool) *batchv1.Job {
 	if optIn {
 		j.Annotations["jobcheck.io/enabled"] = "true"
 		j.Annotations["jobcheck.io/max-age"] = "15m"
+		applied, _ := json.Marshal(j)
+		j.Annotations["kubectl.kubernetes.io/last-applied-configuration"] = string(applied)
 	}
-	applied, _ := json.Marshal(j)
-	j.Annotations["kubectl.kubernetes.io/last-applied-configuration"] = string(applied)
 	return j
 }
 

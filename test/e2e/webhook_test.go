@@ -6,6 +6,10 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,6 +61,36 @@ func TestWebhookDown(t *testing.T) {
 	})
 	assertInjected(t, jobPods(t, again, 1)[0], "after-restart", cmd)
 	waitJob(t, again, batchv1.JobComplete)
+
+	// What an operator scrapes: the restarted webhook counts the injection.
+	metrics := httpGet(t, env.Extra["webhook-metrics"]+"/metrics")
+	if !regexp.MustCompile(`(?m)^jobcheck_webhook_admissions_total\{[^}]*result="injected"[^}]*\} [1-9]`).MatchString(metrics) {
+		t.Errorf("webhook /metrics counts no injected admission:\n%s", grepLines(metrics, "jobcheck_webhook_admissions_total"))
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
+	}
+	return string(b)
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // Scenario 8. The serving certificate is replaced (a new one from the same CA, as

@@ -89,14 +89,17 @@ func demo(ctx context.Context, dir, root string, log *slog.Logger, out io.Writer
 	}
 	fmt.Fprintln(out, indent(metrics))
 	abs, _ := filepath.Abs(dir)
+	rootAbs, _ := filepath.Abs(root)
 	fmt.Fprintf(out, `6. look around (the cluster keeps running):
      export KUBECONFIG=%s
+     export PATH=%s:$PATH   # kubectl %s, built with the cluster
      kubectl get cronjobs,jobs,pods -n %s
      kubectl get pod -n %s %s -o yaml
-     curl -s %s/metrics | grep jobcheck_
-   component logs: %s/logs/   pod logs: %s/pod-logs/
+     curl -s %s/metrics | grep jobcheck_        # the Pushgateway
+     kubectl create job --from=cronjob/%s -n %s again   # another run
+   component logs: %s/logs/   pod output: %s/pod-logs/ (kubectl logs does not work on a loopback node)
    tear it down: make demo-down
-`, e.Kubeconfig, demoNS, demoNS, pod.Name, pg, abs, abs)
+`, e.Kubeconfig, filepath.Join(rootAbs, "test", "e2e", "bin"), serverVersion(cs), demoNS, demoNS, pod.Name, pg, cj.Name, demoNS, abs, abs)
 	return nil
 }
 
@@ -245,4 +248,12 @@ func pushedMetrics(ctx context.Context, pg, job string) (string, error) {
 
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+func serverVersion(cs kubernetes.Interface) string {
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return ""
+	}
+	return v.GitVersion
 }
