@@ -89,12 +89,17 @@ func TestDeletedPodReportsTerminated(t *testing.T) {
 	if err := env.Client.CoreV1().Pods(ns).Delete(ctxFor(t), pod.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatalf("delete pod: %v", err)
 	}
-	g := group(t, "victim", ns, "reason terminated", hasReason("terminated"))
+	// The preStop hook pushes reason terminated while the wrapper still runs; the
+	// wrapper's exit push then keeps it and sets jobcheck_running to 0. Wait for that.
+	g := group(t, "victim", ns, "the run ended as terminated", func(g *cluster.Group) bool {
+		v, ok := g.Value("jobcheck_running", nil)
+		return hasReason("terminated")(g) && ok && v == 0
+	})
 	pushed := value(t, g, "push_time_seconds", nil)
 	if grace := deleted.Add(20 * time.Second); pushed > float64(grace.Unix())+1 {
 		t.Errorf("terminated pushed at %s, after the grace period ended (%s)", time.Unix(int64(pushed), 0), grace)
 	}
-	if v := value(t, g, "jobcheck_running", nil); v != 0 {
-		t.Errorf("jobcheck_running = %v, want 0", v)
+	if v := value(t, g, "jobcheck_last_exit_code", nil); v != 143 {
+		t.Errorf("jobcheck_last_exit_code = %v, want 143 (SIGTERM)", v)
 	}
 }
