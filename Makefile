@@ -6,7 +6,7 @@ GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 BIN      := bin
 PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7
 
-.PHONY: all build agent webhook test test-unit test-rules test-e2e lint bench demo demo-down images clean deps
+.PHONY: all build agent webhook test test-unit test-rules test-e2e lint bench fuzz demo demo-down images clean deps
 
 all: build
 
@@ -39,7 +39,7 @@ test-rules:
 	hack/test-rules.sh
 
 test-e2e:
-	hack/e2e.sh test
+	hack/e2e.sh test $(E2E_ARGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -50,6 +50,12 @@ lint:
 bench: deps
 	hack/bench.sh
 
+## fuzz: the fuzz targets, a short while each (go test runs only their seed corpus)
+fuzz:
+	$(GO) test ./webhook -run '^$$' -fuzz FuzzMutate -fuzztime 60s -fuzzminimizetime 2s
+	$(GO) test ./inject -run '^$$' -fuzz FuzzPod -fuzztime 30s
+	$(GO) test ./cmd/jobcheck-webhook -run '^$$' -fuzz FuzzInjectManifests -fuzztime 30s
+
 ## demo: a local single-node cluster, the webhook, one annotated CronJob run
 demo: deps
 	hack/e2e.sh demo
@@ -59,8 +65,9 @@ demo-down:
 
 ## images: both images with a Docker engine (linux/amd64 and linux/arm64)
 images:
-	docker buildx build --platform linux/amd64,linux/arm64 --target agent -t jobcheck/agent:$(VERSION) .
-	docker buildx build --platform linux/amd64,linux/arm64 --target webhook -t jobcheck/webhook:$(VERSION) .
+	docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) --target agent -t jobcheck/agent:$(VERSION) .
+	docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) --target webhook -t jobcheck/webhook:$(VERSION) .
 
 clean:
+	hack/e2e.sh down || true
 	rm -rf $(BIN) test/e2e/bin
