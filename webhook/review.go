@@ -16,16 +16,22 @@ import (
 // types (as controller-runtime does); the version is returned so the answer
 // can be given in kind. Keys are matched case-sensitively, as the API server does.
 func decodeReview(body []byte) (*admissionv1.AdmissionReview, string, error) {
-	var tm metav1.TypeMeta
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, &tm); err != nil {
-		return nil, "", fmt.Errorf("body is not a JSON object: %w", err)
+	var review admissionv1.AdmissionReview
+	err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, &review)
+	tm := review.TypeMeta
+	if err != nil {
+		// Say what the body is when it is JSON of another kind: that is the
+		// clearer message. Only this error path decodes the body twice.
+		tm = metav1.TypeMeta{}
+		if terr := sigsjson.UnmarshalCaseSensitivePreserveInts(body, &tm); terr != nil {
+			return nil, "", fmt.Errorf("body is not a JSON object: %w", terr)
+		}
 	}
 	if tm.Kind != "AdmissionReview" ||
 		(tm.APIVersion != admissionv1.SchemeGroupVersion.String() && tm.APIVersion != admissionv1beta1.SchemeGroupVersion.String()) {
 		return nil, "", fmt.Errorf("not an AdmissionReview: got apiVersion %q kind %q, want admission.k8s.io/v1 (or v1beta1) AdmissionReview", tm.APIVersion, tm.Kind)
 	}
-	var review admissionv1.AdmissionReview
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, &review); err != nil {
+	if err != nil {
 		return nil, "", fmt.Errorf("decode AdmissionReview: %w", err)
 	}
 	if review.Request == nil {
