@@ -68,7 +68,9 @@ func startPushgateway(dir string) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(pushgatewayBin, "--web.listen-address="+addr)
+	// Debian's build persists to /var/lib/prometheus/pushgateway.data unless
+	// told otherwise: every test run must start empty and write nothing there.
+	cmd := exec.Command(pushgatewayBin, "--web.listen-address="+addr, "--persistence.file=")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start pushgateway: %w", err)

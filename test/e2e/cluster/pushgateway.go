@@ -21,7 +21,9 @@ func (c *Cluster) StartPushgateway(ctx context.Context) (*Pushgateway, error) {
 	port := FreePort()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if _, err := c.Run("pushgateway", []string{"prometheus-pushgateway",
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--log.level=warn"}, nil); err != nil {
+		// In memory only: Debian's build otherwise persists to (and loads
+		// groups from) /var/lib/prometheus/pushgateway.data, shared by every run.
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--persistence.file=", "--log.level=warn"}, nil); err != nil {
 		return nil, err
 	}
 	if err := WaitHTTP(ctx, "pushgateway", url+"/-/ready", nil, 30*time.Second); err != nil {
