@@ -23,22 +23,37 @@ fi
 start_date="$(date -u '+%Y-%m-%d %H:%M UTC')"
 start_load="$(cut -d' ' -f1-3 /proc/loadavg)"
 work="$(mktemp -d /tmp/jobcheck-bench-XXXXXX)"
-out="$work/results"
+# The raw results stay in .run/bench (ignored by git): the report can be rendered again
+# from them with `go run -tags bench ./test/bench report .run/bench/*.json`.
+out="$root/.run/bench"
+rm -rf "$out"
 mkdir -p "$out"
 # The API-server figures keep etcd on tmpfs when there is one: disk flushes are noise.
 run_base=/tmp
 [ -d /dev/shm ] && [ -w /dev/shm ] && run_base=/dev/shm
 run_dir="$(mktemp -d "$run_base/jc-bench-XXXXXX")"
+# alive PID START: the process recorded with that start time still runs (a reused pid does not count).
+alive() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20)" = "$2" ] &&
+  [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
 cleanup() {
-  # The e2e benchmark stops its etcd, kube-apiserver and webhook itself, also on
-  # SIGINT/SIGTERM; this catches a test binary that died hard. Only the recorded
-  # processes are signalled, and only while their start time still matches.
+  # The API-server benchmark stops its etcd, kube-apiserver and webhook itself; this
+  # catches a test binary that was interrupted or died hard. Only the processes recorded
+  # in the run's state.json are signalled, and only while their start time still matches.
   if [ -f "$run_dir/state.json" ] && command -v jq >/dev/null; then
-    jq -r '.procs[]? | "\(.pid) \(.start)"' "$run_dir/state.json" | while read -r pid st; do
-      if [ -r "/proc/$pid/stat" ] && [ "$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f20)" = "$st" ]; then
-        log "stopping leftover pid $pid"
-        kill "$pid" 2>/dev/null || true
-      fi
+    local procs
+    procs="$(jq -r '.procs[]? | "\(.pid) \(.start)"' "$run_dir/state.json")"
+    for sig in TERM KILL; do
+      local left=0
+      while read -r pid st; do
+        [ -n "$pid" ] && alive "$pid" "$st" && { log "stopping leftover pid $pid (SIG$sig)"; kill -s "$sig" "$pid" 2>/dev/null; left=1; }
+      done <<<"$procs"
+      [ "$left" = 0 ] && break
+      for _ in $(seq 1 40); do # up to 20s for a graceful exit
+        local running=0
+        while read -r pid st; do [ -n "$pid" ] && alive "$pid" "$st" && running=1; done <<<"$procs"
+        [ "$running" = 0 ] && break
+        sleep 0.5
+      done
     done
   fi
   rm -rf "$run_dir" "$work"
@@ -46,17 +61,29 @@ cleanup() {
 trap cleanup EXIT
 
 failed=()
-step() { # step NAME COMMAND...: run one figure; a failure is reported, the run goes on.
+step_pid=""
+step() { # step NAME COMMAND...: run one figure in a process group of its own; a failure is reported, the run goes on.
   local name=$1 t=$SECONDS
   shift
   log "$name"
-  if "$@"; then
+  setsid "$@" &
+  step_pid=$!
+  if wait "$step_pid"; then
     log "$name: done in $((SECONDS - t))s"
   else
     log "$name: FAILED (its figures are reported as not measured)"
     failed+=("$name")
   fi
+  step_pid=""
 }
+# Interrupted: stop the running step's whole process group (the API-server benchmark then
+# stops its etcd, kube-apiserver and webhook), then clean up.
+interrupted() {
+  log "interrupted"
+  [ -n "$step_pid" ] && kill -TERM -- "-$step_pid" 2>/dev/null && wait "$step_pid" 2>/dev/null
+  exit 130
+}
+trap interrupted INT TERM
 
 log "building (agent, webhook, Kubernetes binaries, harness)"
 hack/deps.sh all
@@ -83,7 +110,9 @@ gobench() { # the benchmarks, then a CPU profile of one real handler call (the r
     -cpuprofile "$work/cpu.out" -o "$work/bench.test" ./test/bench >/dev/null || return 1
   go tool pprof -top -cum "$work/bench.test" "$work/cpu.out" >"$work/profile.txt" 2>/dev/null
 }
-step "go test -bench (figure 4)" gobench
+export -f gobench
+export out work bench count
+step "go test -bench (figure 4)" bash -c gobench
 
 step "agent start-to-exit, probe, memory (figures 5, 6, 7, 9c)" \
   "$bench" agent -bin bin/jobcheck -hello "$work/hello-bin" -wrapper test/bench/push-wrapper.sh \
@@ -97,7 +126,9 @@ e2e_bench() {
     BENCH_PODS="$pods" BENCH_ROUNDS="$rounds" BENCH_JOBS="$jobs" BENCH_CRONJOBS="$cronjobs" BENCH_DIRECT="$direct" \
     go test -tags bench -count=1 -run 'TestBench' -v -timeout 30m . >&2)
 }
-step "API server, webhook memory, agent image (figures 2, 3, 8, 9b)" e2e_bench
+export -f e2e_bench
+export root run_dir rounds pods jobs cronjobs direct
+step "API server, webhook memory, agent image (figures 2, 3, 8, 9b)" bash -c e2e_bench
 
 dirty=false
 [ -n "$(git status --porcelain 2>/dev/null)" ] && dirty=true

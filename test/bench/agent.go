@@ -84,6 +84,11 @@ func runAgent(args []string, log *slog.Logger) error {
 		res.add("agent/exec/run-pg", "ms", ms[3])
 		res.add("agent/exec/shell-pg", "ms", ms[4])
 		res.add("agent/exec/added", "ms", ms[2]-ms[0])
+		for _, pg := range []*pushgateway{pgAgent, pgShell} {
+			if err := pg.requireSuccess("bench"); err != nil {
+				return err
+			}
+		}
 		log.Info("start-to-exit", "round", r, "true", ms[0], "hello", ms[1], "run", ms[2], "run-pg", ms[3], "shell-pg", ms[4])
 
 		if err := os.WriteFile(hb, nil, 0o644); err != nil { // fresh for the probes

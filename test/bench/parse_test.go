@@ -81,8 +81,15 @@ func TestHotspotSkipsEntryPoints(t *testing.T) {
 		{"github.com/jobcheck/jobcheck/webhook.(*Handler).serve", 80},
 		{"github.com/jobcheck/jobcheck/webhook.(*Handler).admit", 70},
 		{"github.com/jobcheck/jobcheck/webhook.podPatch", 60},
+		{"sigs.k8s.io/json.UnmarshalCaseSensitivePreserveInts", 30},
+		{"encoding/json.Marshal", 25},
+		{"gomodules.xyz/jsonpatch/v2.CreatePatch", 20},
 	}
-	if got := hotspot(frames); !strings.Contains(got, "webhook.podPatch") || !strings.Contains(got, "75%") {
+	got := hotspot(frames)
+	if !strings.Contains(got, "webhook.podPatch") || !strings.Contains(got, "75%") {
 		t.Errorf("hotspot = %q, want webhook.podPatch at 75%% of the handler", got)
+	}
+	if !strings.Contains(got, "gomodules.xyz/jsonpatch/v2.CreatePatch` alone takes 25%") {
+		t.Errorf("hotspot = %q, want the library under it: jsonpatch at 25%%", got)
 	}
 }

@@ -32,16 +32,17 @@ code=$?
 end=$(date +%s.%N)
 duration=$(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.6f", e - s}')
 if [ "$code" -eq 0 ]; then
-  outcome="jobcheck_last_success_timestamp_seconds $end" reason=succeeded failures=0
+  outcome=jobcheck_last_success_timestamp_seconds reason=succeeded failures=0
 else
-  outcome="jobcheck_last_failure_timestamp_seconds $end" reason=failed failures=$((${failures%.*} + 1))
+  outcome=jobcheck_last_failure_timestamp_seconds reason=failed failures=$((${failures%.*} + 1))
 fi
 curl -fsS --max-time 5 --data-binary @- "$group" <<METRICS || echo "push-wrapper: exit push failed" >&2
 # TYPE jobcheck_running gauge
 jobcheck_running 0
 # TYPE jobcheck_last_completion_timestamp_seconds gauge
 jobcheck_last_completion_timestamp_seconds $end
-$outcome
+# TYPE $outcome gauge
+$outcome $end
 # TYPE jobcheck_last_duration_seconds gauge
 jobcheck_last_duration_seconds $duration
 # TYPE jobcheck_last_exit_code gauge

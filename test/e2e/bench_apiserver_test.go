@@ -105,7 +105,7 @@ func TestBenchAPIServer(t *testing.T) {
 	measure := func(tier string, jobs, cronJobs int) {
 		res.add("webhook/tier/"+tier+"/jobs", "Jobs", float64(jobs))
 		res.add("webhook/tier/"+tier+"/cronjobs", "CronJobs", float64(cronJobs))
-		time.Sleep(5 * time.Second) // let the informers settle after the first list
+		time.Sleep(10 * time.Second) // let the informers settle after the first list
 		for r := range rounds {
 			lat := make([]time.Duration, 0, direct)
 			for i := range direct + 30 {
@@ -118,6 +118,7 @@ func TestBenchAPIServer(t *testing.T) {
 			res.add("webhook/direct/"+tier+"/p50", "ms", millis(p50))
 			res.add("webhook/direct/"+tier+"/p99", "ms", millis(quantileDur(lat, 0.99)))
 			rss, hwm := procMemory(t, c)
+			res.add("webhook/heap/"+tier+"/inuse", "bytes", metric(t, metricsURL, "go_memstats_heap_inuse_bytes"))
 			res.add("webhook/rss/"+tier+"/vmrss", "KiB", float64(rss))
 			res.add("webhook/rss/"+tier+"/vmhwm", "KiB", float64(hwm))
 			t.Logf("%s, round %d: POST /mutate p50 %v; webhook VmRSS %d KiB, VmHWM %d KiB", tier, r, p50, rss, hwm)
@@ -285,10 +286,8 @@ func procMemory(t *testing.T, c *cluster.Cluster) (rss, hwm int64) {
 	return 0, 0
 }
 
-// handlerTime reads the sum (seconds) and count of the webhook's own
-// jobcheck_webhook_admission_duration_seconds histogram: the time spent in
-// its handler, without the network and the API server.
-func handlerTime(t *testing.T, url string) (sum, count float64) {
+// metric reads one unlabelled sample from the webhook's /metrics.
+func metric(t *testing.T, url, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -301,12 +300,19 @@ func handlerTime(t *testing.T, url string) (sum, count float64) {
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		var v float64
-		if _, err := fmt.Sscanf(line, "jobcheck_webhook_admission_duration_seconds_sum %g", &v); err == nil {
-			sum = v
-		}
-		if _, err := fmt.Sscanf(line, "jobcheck_webhook_admission_duration_seconds_count %g", &v); err == nil {
-			count = v
+		if _, err := fmt.Sscanf(line, name+" %g", &v); err == nil {
+			return v
 		}
 	}
-	return sum, count
+	t.Fatalf("webhook metrics: no %s", name)
+	return 0
+}
+
+// handlerTime reads the sum (seconds) and count of the webhook's own
+// jobcheck_webhook_admission_duration_seconds histogram: the time spent in
+// its handler, without the network and the API server.
+func handlerTime(t *testing.T, url string) (sum, count float64) {
+	t.Helper()
+	return metric(t, url, "jobcheck_webhook_admission_duration_seconds_sum"),
+		metric(t, url, "jobcheck_webhook_admission_duration_seconds_count")
 }

@@ -77,19 +77,19 @@ func startControlPlane(ctx context.Context, t *testing.T) (*cluster.Cluster, kub
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := func() {
+	stop := func(grace time.Duration) {
 		for i := len(c.Procs) - 1; i >= 0; i-- {
-			if err := c.Procs[i].Stop(15 * time.Second); err != nil {
-				t.Logf("stop: %v", err)
+			if err := c.Procs[i].Stop(grace); err != nil {
+				fmt.Fprintf(os.Stderr, "stop: %v\n", err)
 			}
 		}
 	}
-	t.Cleanup(stop)
+	t.Cleanup(func() { stop(15 * time.Second) })
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
-		stop()
+		stop(3 * time.Second)
 		os.Exit(130)
 	}()
 	t.Cleanup(func() { signal.Stop(sig) })
