@@ -29,20 +29,10 @@ func newReaper() *reaper {
 func (r *reaper) run(c *child) {
 	defer signal.Stop(r.sigchld)
 	for {
-		for {
-			var ws syscall.WaitStatus
-			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != nil || pid <= 0 {
-				break
-			}
-			if pid == c.proc.Pid {
-				c.status = ws
-				close(c.done)
-				return
-			}
+		if ws, ok := reapExited(c.proc.Pid); ok {
+			c.status = ws
+			close(c.done)
+			return
 		}
 		<-r.sigchld
 	}
@@ -55,20 +45,29 @@ func keepReaping(stop <-chan struct{}) {
 	signal.Notify(ch, syscall.SIGCHLD)
 	defer signal.Stop(ch)
 	for {
-		for {
-			var ws syscall.WaitStatus
-			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != nil || pid <= 0 {
-				break
-			}
-		}
+		reapExited(0)
 		select {
 		case <-ch:
 		case <-stop:
 			return
+		}
+	}
+}
+
+// reapExited waits for every child that has exited, without blocking. When
+// one of them is main, it stops there and returns main's status.
+func reapExited(main int) (syscall.WaitStatus, bool) {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return 0, false
+		}
+		if main > 0 && pid == main {
+			return ws, true
 		}
 	}
 }
