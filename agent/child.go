@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -77,13 +79,29 @@ func exitCode(ws syscall.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
-// startErrorCode maps a failure to start the command to the shell's codes:
-// 127 when it does not exist, 126 when it exists but cannot be executed.
-func startErrorCode(err error) int {
-	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+// startErrorCode maps a failure to start name to the shell's codes: 127 when
+// it does not exist, 126 when it exists but cannot be executed.
+func startErrorCode(name string, err error) int {
+	if errors.Is(err, exec.ErrNotFound) && onPath(name) {
+		return 126 // exec.LookPath says "not found" for a file without the x bit too
+	}
+	if name == "" || errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		return 127
 	}
 	return 126
+}
+
+// onPath reports whether a file called name (no slash) is in a $PATH directory.
+func onPath(name string) bool {
+	if name == "" || strings.Contains(name, "/") {
+		return false
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
 
 // drain waits for the output relays to copy what the child wrote, at most d:

@@ -2,10 +2,12 @@ package agent
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // activity counts bytes the child wrote: in progress mode, output is a sign of life.
@@ -76,7 +78,8 @@ func (t *tail) Lines() []string {
 }
 
 // relay copies the child's output from r to dst, noting activity and feeding
-// extra (the stderr tail) as it goes. A failing dst (closed stdout) never
+// extra (the stderr tail) as it goes. When dst's reader is gone (EPIPE), r is
+// closed so the child gets its own SIGPIPE/EPIPE; any other failing dst never
 // blocks the child: the output is then drained and dropped.
 func relay(r *os.File, dst io.Writer, act *activity, extra io.Writer, done chan<- struct{}) {
 	defer close(done)
@@ -89,6 +92,12 @@ func relay(r *os.File, dst io.Writer, act *activity, extra io.Writer, done chan<
 			act.add(n)
 			if dstOK {
 				if _, werr := dst.Write(buf[:n]); werr != nil {
+					if errors.Is(werr, syscall.EPIPE) {
+						// The reader went away (`jobcheck run -- yes | head -1`):
+						// close this end too, so the child meets the broken pipe
+						// it would meet unwrapped instead of writing forever.
+						return
+					}
 					dstOK = false
 				}
 			}

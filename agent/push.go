@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,7 +45,11 @@ func newReporter(cfg Config, log *slog.Logger) *reporter {
 	if cfg.Container != "" {
 		g = append(g, [2]string{"container", cfg.Container})
 	}
-	return &reporter{url: cfg.Pushgateway, grouping: g, client: &http.Client{}, log: log}
+	url := cfg.Pushgateway
+	if !strings.Contains(url, "://") {
+		url = "http://" + url // as client_golang's push does; the read-back needs it too
+	}
+	return &reporter{url: url, grouping: g, client: &http.Client{}, log: log}
 }
 
 // add pushes the collectors, retrying within ctx.
@@ -58,7 +64,9 @@ func (r *reporter) add(ctx context.Context, what string, cs []prometheus.Collect
 		}
 		return p.AddContext(ctx)
 	})
-	if err != nil {
+	// A push cancelled because the run ended (a heartbeat push in flight) is
+	// no failure of the Pushgateway: it must not use up the one warning line.
+	if err != nil && !errors.Is(ctx.Err(), context.Canceled) {
 		r.failed(fmt.Errorf("push %s metrics to %s: %w", what, r.url, err))
 	}
 	return err

@@ -40,6 +40,8 @@ func (r *runReport) begin(start time.Time) {
 		}
 		if v, err := r.pg.previousFailures(ctx); err == nil {
 			r.prev, r.prevOK = v, true
+		} else {
+			r.log.Debug("consecutive failures not read back", "err", err)
 		}
 	}()
 }
@@ -74,6 +76,8 @@ func (r *runReport) pushExit(ctx context.Context, res result) {
 	if !r.prevOK {
 		if v, err := r.pg.previousFailures(ctx); err == nil {
 			r.prev, r.prevOK = v, true
+		} else {
+			r.log.Debug("consecutive failures not read back", "err", err)
 		}
 	}
 	if res.reason != reasonSucceeded {

@@ -211,3 +211,18 @@ func TestKuberhealthyDeadlinePassedCostsOneLine(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want 5 and one line about the deadline", r.code, r.stderr)
 	}
 }
+
+// A Pushgateway given as host:port, without a scheme, is pushed to and read
+// back from alike (client_golang's push adds http:// itself; so must the read-back).
+func TestPushgatewayWithoutScheme(t *testing.T) {
+	job := jobName(t)
+	env := append(pgEnv(t, job), "JOBCHECK_PUSHGATEWAY="+strings.TrimPrefix(pgURL, "http://"))
+	for i := 1; i <= 2; i++ {
+		if r := jobcheck(t, env, "run", "--", "false"); r.code != 1 || r.stderr != "" {
+			t.Fatalf("run %d: exit %d, stderr %q", i, r.code, r.stderr)
+		}
+	}
+	if got := value(t, groupMetrics(t, grouping(job)), mConsecFailures); got != 2 {
+		t.Errorf("%s = %v after two failures, want 2 (read back)", mConsecFailures, got)
+	}
+}

@@ -19,6 +19,9 @@ const relayDrain = 500 * time.Millisecond
 // the child's own, 128+N for death by signal N, 127/126 when it cannot be
 // started. Reporting happens around it and never changes that code.
 func Run(cfg Config, argv []string, log *slog.Logger) int {
+	// First: a SIGTERM that arrives while the wrapper sets up must wait for
+	// the child, not end the wrapper (as PID 1, Go would exit 2 for it).
+	fwd := newSignalForwarder()
 	cfg.fillDefaults(argv)
 	start := time.Now()
 	deadline, err := nextRunDeadline(cfg.Schedule, cfg.Timezone, start, cfg.Grace)
@@ -38,7 +41,6 @@ func Run(cfg Config, argv []string, log *slog.Logger) int {
 	rep := &runReport{cfg: cfg, log: log, pg: newReporter(cfg, log), deadline: deadline, errTail: errTail}
 	rep.begin(start) // concurrently: the child's start must not wait for the network
 
-	fwd := newSignalForwarder()
 	var rp *reaper
 	if os.Getpid() == 1 {
 		rp = newReaper()
@@ -46,7 +48,7 @@ func Run(cfg Config, argv []string, log *slog.Logger) int {
 	env := append(os.Environ(), "JOBCHECK_SENTINEL="+cfg.Sentinel)
 	c, err := startChild(argv, env, os.Stdout, os.Stderr, act, errTail)
 	if err != nil {
-		code := startErrorCode(err)
+		code := startErrorCode(argv[0], err)
 		log.Error("cannot run command", "command", argv[0], "err", err)
 		errTail.Write([]byte(err.Error() + "\n"))
 		rep.finish(result{start: start, end: time.Now(), code: code, reason: outcome{}.reason()})

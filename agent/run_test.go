@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -205,4 +207,84 @@ func childStates(t *testing.T, pid int) map[int]byte {
 		out[p] = f[0][0]
 	}
 	return out
+}
+
+// A signal the wrapper was started with ignored (nohup, a shell's trap "")
+// stays ignored, for the wrapper and the child alike, as it would unwrapped.
+func TestIgnoredSignalStaysIgnored(t *testing.T) {
+	sentinel := filepath.Join(t.TempDir(), "hb")
+	cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$0" run --sentinel "$1" -- sh -c 'echo ready; sleep 1; echo done'`, binPath, sentinel)
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "ready" {
+		t.Fatalf("first line %q, want ready", lines.Text())
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil { // the wrapper: sh exec'd it
+		t.Fatal(err)
+	}
+	if !lines.Scan() || lines.Text() != "done" {
+		t.Errorf("the child did not finish after an ignored SIGHUP: got %q", lines.Text())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("wrapper: %v, want exit 0", err)
+	}
+}
+
+// `jobcheck run -- yes | head -1`: when the reader of the wrapper's stdout
+// goes away, the child meets the broken pipe and ends, as it would unwrapped.
+func TestClosedStdoutEndsAWritingChild(t *testing.T) {
+	cmd := exec.Command(binPath, "run", "--sentinel", filepath.Join(t.TempDir(), "hb"), "--", "yes")
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "y\n" {
+		t.Fatalf("first line %q (%v), want y", line, err)
+	}
+	out.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGPIPE) {
+			t.Errorf("exit code %d, want %d (the child's SIGPIPE)", code, 128+int(syscall.SIGPIPE))
+		}
+	case <-time.After(20 * time.Second): // a bound for a hang, not a timing assertion
+		t.Fatal("the child kept writing to a closed stdout")
+	}
+}
+
+// The shell's codes also for commands looked up in $PATH: a file there without
+// the x bit is 126 (exec.LookPath alone would say "not found"), an empty
+// command name 127.
+func TestStartErrorsThroughPATH(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "not-executable"), []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+	for _, tc := range []struct {
+		name string
+		code int
+	}{{"not-executable", 126}, {"", 127}} {
+		r := jobcheck(t, env, "run", "--sentinel", filepath.Join(dir, "hb"), "--", tc.name)
+		if r.code != tc.code || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("command %q: exit %d, stderr %q; want %d and one line", tc.name, r.code, r.stderr, tc.code)
+		}
+	}
 }

@@ -11,16 +11,27 @@ import (
 // Kubernetes CronJob, including @hourly-style descriptors) in the time zone tz
 // (empty: UTC). A "CRON_TZ=" or "TZ=" prefix in the schedule wins over tz, as
 // it does in Kubernetes.
-func parseSchedule(spec, tz string) (cron.Schedule, error) {
-	if tz != "" {
-		if _, err := time.LoadLocation(tz); err != nil {
-			return nil, fmt.Errorf("timezone %q: %w", tz, err)
-		}
-		if !hasTZPrefix(spec) {
-			spec = "CRON_TZ=" + tz + " " + spec
-		}
+func parseSchedule(spec, tz string) (s cron.Schedule, err error) {
+	if tz == "" {
+		// Not the process's local time: a container image's TZ or /etc/localtime
+		// must not shift the deadline of a CronJob that the controller runs in UTC.
+		tz = "UTC"
 	}
-	s, err := cron.ParseStandard(spec)
+	if _, err := time.LoadLocation(tz); err != nil {
+		return nil, fmt.Errorf("timezone %q: %w", tz, err)
+	}
+	full := spec
+	if !hasTZPrefix(spec) {
+		full = "CRON_TZ=" + tz + " " + spec
+	}
+	// robfig/cron v3.0.1 panics on a time-zone prefix with nothing after it
+	// ("CRON_TZ=UTC"); a bad schedule must cost a warning, never the job.
+	defer func() {
+		if p := recover(); p != nil {
+			s, err = nil, fmt.Errorf("schedule %q: no fields after the time zone", spec)
+		}
+	}()
+	s, err = cron.ParseStandard(full)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", spec, err)
 	}

@@ -28,8 +28,12 @@ func TestNextRunDeadline(t *testing.T) {
 		{"CRON_TZ=America/New_York 0 9 * * 1-5", "Europe/Berlin", "2026-03-06T15:00:00Z", 0, "2026-03-09T13:00:00Z"},
 		{"0 0 29 2 *", "", "2026-03-01T00:00:00Z", 0, "2028-02-29T00:00:00Z"},
 	}
+	// The start time comes from time.Now(), in the container's local zone: with
+	// no time zone given the schedule is still read in UTC, as the CronJob
+	// controller does.
+	tokyo := time.FixedZone("JST", 9*3600)
 	for _, tc := range cases {
-		got, err := nextRunDeadline(tc.spec, tc.tz, utc(tc.start), tc.grace)
+		got, err := nextRunDeadline(tc.spec, tc.tz, utc(tc.start).In(tokyo), tc.grace)
 		if err != nil {
 			t.Errorf("%q in %q: %v", tc.spec, tc.tz, err)
 			continue
@@ -49,6 +53,8 @@ func TestBadScheduleIsAnErrorNamingIt(t *testing.T) {
 		{"61 * * * *", "", "61"},
 		{"0 * * * * *", "", "0 * * * * *"}, // seconds field: not a CronJob schedule
 		{"0 * * * *", "Mars/Olympus", "Mars/Olympus"},
+		{"CRON_TZ=UTC", "", "CRON_TZ=UTC"}, // robfig/cron panics on this one
+		{"TZ=Europe/Berlin", "", "TZ=Europe/Berlin"},
 	} {
 		_, err := nextRunDeadline(tc.spec, tc.tz, time.Now(), 0)
 		if err == nil || !strings.Contains(err.Error(), tc.names) {

@@ -19,9 +19,16 @@ type signalForwarder struct {
 	pipe chan os.Signal
 }
 
+// newSignalForwarder starts catching the forwarded signals. A signal the
+// wrapper was started with ignored (nohup's SIGHUP, a shell's trap "") is left
+// ignored: the child inherits that, as it would unwrapped.
 func newSignalForwarder() *signalForwarder {
 	f := &signalForwarder{ch: make(chan os.Signal, 16), pipe: make(chan os.Signal, 1)}
-	signal.Notify(f.ch, forwardedSignals...)
+	for _, s := range forwardedSignals {
+		if !signal.Ignored(s) {
+			signal.Notify(f.ch, s)
+		}
+	}
 	// A write to a closed stdout must return EPIPE, not kill the wrapper (and
 	// with it the job's result). Notify, unlike Ignore, is not inherited by the child.
 	signal.Notify(f.pipe, syscall.SIGPIPE)
