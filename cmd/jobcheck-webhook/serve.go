@@ -97,21 +97,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 		return 1
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-
-	src := certs.NewSource(f.certFile, f.keyFile, f.certReload)
-	wg.Go(func() { src.Run(ctx, log.With("component", "certificate")) })
-	owners := webhook.NewOwnerCache(meta, client, time.Second)
-	owners.Start(ctx)
-
-	metrics := webhook.NewMetrics(src.NotAfter)
-	mux := http.NewServeMux()
-	mux.Handle("/mutate", webhook.NewHandler(webhook.Options{
-		Inject: cfg, Owners: owners, Metrics: metrics, Log: log, LookupTimeout: f.lookup,
-	}))
 	httpsLn, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		log.Error("cannot start", "err", fmt.Errorf("listen on --listen %s: %w", f.listen, err))
@@ -123,6 +108,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 		log.Error("cannot start", "err", fmt.Errorf("listen on --metrics-listen %s: %w", f.metricsListen, err))
 		return 1
 	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // deferred first, so it runs after cancel: the goroutines stop on ctx
+	defer cancel()
+
+	src := certs.NewSource(f.certFile, f.keyFile, f.certReload)
+	wg.Go(func() { src.Run(ctx, log.With("component", "certificate")) })
+	owners := webhook.NewOwnerCache(meta, client, time.Second)
+	owners.Start(ctx)
+
+	metrics := webhook.NewMetrics(src.NotAfter)
+	mux := http.NewServeMux()
+	mux.Handle("/mutate", webhook.NewHandler(webhook.Options{
+		Inject: cfg, Owners: owners, Metrics: metrics, Log: log, LookupTimeout: f.lookup,
+	}))
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	servers := []*http.Server{
 		{Handler: mux, TLSConfig: src.TLSConfig(), ErrorLog: errLog,

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,6 +50,22 @@ func TestServeBadFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	crt, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	valid := []string{"--tls-cert-file", crt, "--tls-key-file", key, "--kubeconfig", kubeconfig}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -62,6 +79,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"argument", []string{"extra"}, 2, `unexpected argument "extra"`},
 		{"missing key file", []string{"--tls-cert-file", crt, "--tls-key-file", filepath.Join(dir, "nope.key")}, 1, "nope.key"},
 		{"missing kubeconfig", []string{"--tls-cert-file", crt, "--tls-key-file", key, "--kubeconfig", filepath.Join(dir, "nope.yaml")}, 1, "nope.yaml"},
+		// An address in use: exit 1 at start-up, not a process serving nothing.
+		{"busy --listen", append(valid, "--listen", busy.Addr().String(), "--metrics-listen", "127.0.0.1:0"), 1, "--listen " + busy.Addr().String()},
+		{"busy --metrics-listen", append(valid, "--listen", "127.0.0.1:0", "--metrics-listen", busy.Addr().String()), 1, "--metrics-listen " + busy.Addr().String()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var errOut bytes.Buffer
