@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,6 +38,7 @@ type serveFlags struct {
 	certFile, keyFile     string
 	kubeconfig            string
 	certReload, lookup    time.Duration
+	shutdownDelay         time.Duration
 	shutdownGrace         time.Duration
 }
 
@@ -53,7 +55,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for the owner lookup; empty: the in-cluster service account")
 	fs.DurationVar(&f.certReload, "cert-reload-interval", 10*time.Second, "how often the certificate files are checked for a change")
 	fs.DurationVar(&f.lookup, "lookup-timeout", 3*time.Second, "bound on finding a pod's Job and CronJob; past it the pod is admitted unmutated")
-	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, time given to requests in flight")
+	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, time the webhook keeps answering with /readyz failing, so the Service stops sending it requests before it closes its listener")
+	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, after --shutdown-delay, time given to requests in flight")
 	config := addConfigFlags(fs)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -65,6 +68,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	}
 	if f.certFile == "" || f.keyFile == "" {
 		fmt.Fprintln(stderr, "jobcheck-webhook serve: --tls-cert-file and --tls-key-file are required")
+		return 2
+	}
+	if f.shutdownDelay < 0 {
+		fmt.Fprintf(stderr, "jobcheck-webhook serve: --shutdown-delay %v: want zero or more\n", f.shutdownDelay)
 		return 2
 	}
 	for name, d := range map[string]time.Duration{"cert-reload-interval": f.certReload, "lookup-timeout": f.lookup} {
@@ -124,13 +131,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	mux.Handle("/mutate", webhook.NewHandler(webhook.Options{
 		Inject: cfg, Owners: owners, Metrics: metrics, Log: log, LookupTimeout: f.lookup,
 	}))
+	var stopping atomic.Bool // set on SIGTERM: /readyz fails while requests are still answered
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	servers := []*http.Server{
 		{Handler: mux, TLSConfig: src.TLSConfig(), ErrorLog: errLog,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute},
 		{Handler: webhook.OpsHandler(metrics,
 			webhook.Check{Name: "certificate", Ready: src.Loaded},
-			webhook.Check{Name: "owner-caches", Ready: owners.Synced}),
+			webhook.Check{Name: "owner-caches", Ready: owners.Synced},
+			webhook.Check{Name: "shutting-down", Ready: func() bool { return !stopping.Load() }}),
 			ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second},
 	}
 	failed := make(chan error, 2)
@@ -144,7 +153,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	code := 0
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down")
+		// The API server reaches the webhook through its Service: a listener
+		// closed while the endpoints still name this replica would cost pods
+		// created meanwhile their monitoring (failurePolicy Ignore). So first
+		// fail /readyz and keep answering for --shutdown-delay.
+		log.Info("shutting down", "delay", f.shutdownDelay)
+		stopping.Store(true)
+		time.Sleep(f.shutdownDelay)
 	case err := <-failed:
 		log.Error("server stopped", "err", err)
 		code = 1

@@ -130,6 +130,7 @@ current-context: c
 			"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
 			"--tls-cert-file", filepath.Join(dir, "tls.crt"), "--tls-key-file", filepath.Join(dir, "tls.key"),
 			"--kubeconfig", kubeconfig, "--agent-image", "registry.example/jobcheck/agent:v1",
+			"--shutdown-delay", "2s",
 		}, &logs, func(h, m string) { ready <- addrs{h, m} })
 	}()
 	var a addrs
@@ -177,7 +178,27 @@ current-context: c
 		}
 	}
 
+	// SIGTERM: /readyz fails at once, and the webhook still answers during
+	// --shutdown-delay, so the Service can stop sending requests first.
 	cancel()
+	deadline := time.Now().Add(10 * time.Second) // a bound for the event, not a timing assertion
+	for {
+		if _, body := httpGet(t, http.DefaultClient, "http://"+a.metrics+"/readyz"); strings.Contains(body, "shutting-down") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz never said shutting-down after the shutdown began")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err = client.Post("https://"+a.https+"/mutate", "application/json", strings.NewReader(review))
+	if err != nil {
+		t.Fatalf("no answer during the shutdown delay: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("answer during the shutdown delay: %s, want 200", resp.Status)
+	}
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d after shutdown, want 0: %s", code, logs.String())
 	}
