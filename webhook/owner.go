@@ -100,7 +100,7 @@ func (c *OwnerCache) Lookup(ctx context.Context, namespace string, ref metav1.Ow
 	if err != nil {
 		return inject.Owner{}, err
 	}
-	owner := inject.Owner{JobName: job.Name, JobAnnotations: job.Annotations}
+	owner := inject.Owner{JobName: jobName(&job.ObjectMeta), JobAnnotations: job.Annotations}
 	cref := metav1.GetControllerOfNoCopy(job)
 	if cref == nil || cref.Kind != "CronJob" || groupOf(cref.APIVersion) != batchv1.GroupName {
 		return owner, nil
@@ -172,6 +172,18 @@ func groupOf(apiVersion string) string {
 
 // stripJob keeps what a lookup needs of a Job: identity, jobcheck.io
 // annotations and owner references.
+// jobName is the name a Job's runs are reported under. A Job made with
+// generateName (a new one per run, as workflow engines and scripts create
+// them) is reported under that prefix without its trailing dash, so its runs
+// share one Pushgateway group instead of leaving one group per run behind;
+// the offline injector names such a Job the same way.
+func jobName(m *metav1.ObjectMeta) string {
+	if p := strings.TrimRight(m.GenerateName, "-"); p != "" {
+		return p
+	}
+	return m.Name
+}
+
 func stripJob(obj any) (any, error) {
 	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
 		return jobInfo(m), nil
@@ -184,6 +196,7 @@ func jobInfo(m *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
 		TypeMeta: m.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            m.Name,
+			GenerateName:    m.GenerateName,
 			Namespace:       m.Namespace,
 			UID:             m.UID,
 			ResourceVersion: m.ResourceVersion,

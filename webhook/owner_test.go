@@ -188,6 +188,21 @@ func TestLookupErrors(t *testing.T) {
 	}
 }
 
+// A Job made with generateName (one per run) is reported under that prefix,
+// so its runs share one Pushgateway group.
+func TestLookupGeneratedJobUsesItsPrefix(t *testing.T) {
+	j := fakeJob("backup-x7k2p", "job-uid", map[string]string{"jobcheck.io/enabled": "true"}, nil)
+	j.GenerateName = "backup-"
+	meta, client := fakeClients(j)
+	got, err := NewOwnerCache(meta, client, time.Second).Lookup(context.Background(), "team-a", metav1.OwnerReference{Name: "backup-x7k2p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.JobName != "backup" {
+		t.Errorf("job name %q, want backup", got.JobName)
+	}
+}
+
 func TestStripKeepsOnlyWhatLookupNeeds(t *testing.T) {
 	obj, _ := stripCronJob(fakeCronJob())
 	cj := obj.(*batchv1.CronJob)
