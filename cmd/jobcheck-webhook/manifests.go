@@ -13,6 +13,7 @@ import (
 	"github.com/jobcheck/jobcheck/inject"
 	corev1 "k8s.io/api/core/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -163,7 +164,9 @@ func injectPodJSON(raw map[string]any, owner inject.Owner, cfg inject.Config) (i
 		return inject.Result{}, err
 	}
 	var pod corev1.Pod
-	if err := json.Unmarshal(rawJSON, &pod); err != nil {
+	// Case-sensitive, as the API server decodes: a misspelt "Command" is an
+	// unknown field there, not the container's command.
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(rawJSON, &pod); err != nil {
 		return inject.Result{}, fmt.Errorf("not a pod template: %w", err)
 	}
 	res := inject.Pod(&pod, owner, cfg)
