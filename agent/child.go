@@ -61,8 +61,8 @@ func startChild(argv, env []string, stdout, stderr *os.File, act *activity, errT
 
 // waitDirect waits for the child when the wrapper is not PID 1.
 func (c *child) waitDirect() {
-	ps, err := c.proc.Wait()
-	if err == nil {
+	c.status = syscall.WaitStatus(1 << 8) // exit 1 unless the real status is seen: never a success not seen
+	if ps, err := c.proc.Wait(); err == nil {
 		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
 			c.status = ws
 		}
