@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,16 +215,7 @@ func childStates(t *testing.T, pid int) map[int]byte {
 func TestIgnoredSignalStaysIgnored(t *testing.T) {
 	sentinel := filepath.Join(t.TempDir(), "hb")
 	cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$0" run --sentinel "$1" -- sh -c 'echo ready; sleep 1; echo done'`, binPath, sentinel)
-	cmd.Env = cleanEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	out := startPiped(t, cmd)
 	lines := bufio.NewScanner(out)
 	if !lines.Scan() || lines.Text() != "ready" {
 		t.Fatalf("first line %q, want ready", lines.Text())
@@ -243,16 +235,7 @@ func TestIgnoredSignalStaysIgnored(t *testing.T) {
 // goes away, the child meets the broken pipe and ends, as it would unwrapped.
 func TestClosedStdoutEndsAWritingChild(t *testing.T) {
 	cmd := exec.Command(binPath, "run", "--sentinel", filepath.Join(t.TempDir(), "hb"), "--", "yes")
-	cmd.Env = cleanEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	out := startPiped(t, cmd)
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "y\n" {
 		t.Fatalf("first line %q (%v), want y", line, err)
 	}
@@ -287,4 +270,21 @@ func TestStartErrorsThroughPATH(t *testing.T) {
 			t.Errorf("command %q: exit %d, stderr %q; want %d and one line", tc.name, r.code, r.stderr, tc.code)
 		}
 	}
+}
+
+// startPiped starts cmd in a process group of its own (killed whole at
+// cleanup) and returns its stdout, for tests that own the pipe themselves.
+func startPiped(t *testing.T, cmd *exec.Cmd) io.ReadCloser {
+	t.Helper()
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	return out
 }
