@@ -34,6 +34,7 @@ test: deps lint test-unit test-rules test-e2e
 
 test-unit:
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags bench -run Test ./test/bench   # the benchmark harness's own parsers and maths
 
 test-rules:
 	hack/test-rules.sh
@@ -45,6 +46,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags bench ./test/bench
 
 ## bench: every figure of BENCHMARKS.md
 bench: deps
