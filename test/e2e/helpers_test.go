@@ -267,8 +267,13 @@ func assertNotInjected(t *testing.T, pod corev1.Pod) {
 // group waits until the Pushgateway holds the group {job, namespace} and ok accepts it.
 func group(t *testing.T, job, ns string, what string, ok func(*cluster.Group) bool) *cluster.Group {
 	t.Helper()
+	return groupBy(t, map[string]string{"job": job, "namespace": ns}, what, ok)
+}
+
+// groupBy waits until the Pushgateway holds the group with exactly this key and ok accepts it.
+func groupBy(t *testing.T, key map[string]string, what string, ok func(*cluster.Group) bool) *cluster.Group {
+	t.Helper()
 	ctx := ctxFor(t)
-	key := map[string]string{"job": job, "namespace": ns}
 	var g *cluster.Group
 	if err := cluster.Poll(ctx, "Pushgateway group "+fmt.Sprint(key)+": "+what, limit, func() (bool, error) {
 		var err error

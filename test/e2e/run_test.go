@@ -8,6 +8,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/jobcheck/jobcheck/test/e2e/cluster"
 )
@@ -53,6 +54,36 @@ func TestFullRun(t *testing.T) {
 	if want := float64(next.Add(5 * time.Minute).Unix()); math.Abs(deadline-want) > 1 {
 		t.Errorf("jobcheck_next_run_deadline_timestamp_seconds = %v (%s), want %v (%s: next 03:00 UTC + 5m grace)",
 			deadline, time.Unix(int64(deadline), 0).UTC(), want, next.Add(5*time.Minute))
+	}
+}
+
+// A pod that wraps two containers reports each under its own group, with
+// container in the grouping key; a one-container job never has it (TestFullRun).
+func TestTwoContainersReportSeparately(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t, "two-containers", true, nil)
+	tmpl := podSpec("sh", "-c", "echo loading; exit 0")
+	tmpl.Spec.Containers[0].Name = "load"
+	second := tmpl.Spec.Containers[0]
+	second.Name, second.Command = "index", []string{"sh", "-c", "echo indexing; exit 4"}
+	tmpl.Spec.Containers = append(tmpl.Spec.Containers, second)
+	job := createJob(t, &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "pair", Namespace: ns, Annotations: map[string]string{annEnabled: "true"}},
+		Spec:       batchv1.JobSpec{BackoffLimit: ptr(int32(0)), Template: tmpl},
+	})
+	waitJob(t, job, batchv1.JobFailed)
+	for _, c := range []struct {
+		name, reason string
+		code         float64
+	}{{"load", "succeeded", 0}, {"index", "failed", 4}} {
+		key := map[string]string{"job": "pair", "namespace": ns, "container": c.name}
+		g := groupBy(t, key, "the "+c.name+" container's run", hasReason(c.reason))
+		if v := value(t, g, "jobcheck_last_exit_code", nil); v != c.code {
+			t.Errorf("container %s: jobcheck_last_exit_code = %v, want %v", c.name, v, c.code)
+		}
+	}
+	if g, err := env.Pushgateway.Group(ctxFor(t), map[string]string{"job": "pair", "namespace": ns}); err != nil || g != nil {
+		t.Errorf("a group without container for a two-container pod: %+v (%v)", g, err)
 	}
 }
 
