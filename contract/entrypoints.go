@@ -30,5 +30,8 @@ func SelectEntrypoint(byPlatform map[string][]string, os, arch, variant string) 
 			found, n = argv, n+1
 		}
 	}
-	return found, n == 1
+	if n != 1 {
+		return nil, false
+	}
+	return found, true
 }
