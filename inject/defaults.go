@@ -3,29 +3,24 @@ package inject
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-)
 
-// The heartbeat modes of jobcheck.io/heartbeat.
-const (
-	HeartbeatProgress = "progress" // output, CPU time or the sentinel advancing
-	HeartbeatFile     = "file"     // only the application touching the sentinel
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 // Defaults returns the Config used when neither an annotation nor a flag says
 // otherwise. AgentImage is left empty: the caller knows its own image.
 //
-// The max age is generous (30m) because a false "hung" verdict restarts a
-// healthy job; the init container's requests and limits are small but both
-// set, so a namespace whose ResourceQuota covers limits accepts the pod.
+// The max age and grace are contract's defaults; the init container's
+// requests and limits are small but both set, so a namespace whose
+// ResourceQuota covers limits accepts the pod.
 func Defaults() Config {
 	return Config{
-		MaxAge:    30 * time.Minute,
-		Heartbeat: HeartbeatProgress,
-		Grace:     5 * time.Minute,
+		MaxAge:    contract.DefaultMaxAge,
+		Heartbeat: contract.HeartbeatProgress,
+		Grace:     contract.DefaultGrace,
 		Liveness:  true,
 		InitResources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
@@ -78,10 +73,21 @@ func (c Config) Validate() error {
 		return fmt.Errorf("pushgateway %q: %s", c.Pushgateway, parsePushgateway(&s, c.Pushgateway, nil))
 	case c.MaxAge <= 0:
 		return fmt.Errorf("max-age %s: must be more than zero", c.MaxAge)
-	case c.Heartbeat != HeartbeatProgress && c.Heartbeat != HeartbeatFile:
-		return fmt.Errorf("heartbeat %q: want %q or %q", c.Heartbeat, HeartbeatProgress, HeartbeatFile)
+	case checkMaxAge(c.MaxAge) != "":
+		return fmt.Errorf("max-age %s: %s", c.MaxAge, checkMaxAge(c.MaxAge))
+	case c.Heartbeat != contract.HeartbeatProgress && c.Heartbeat != contract.HeartbeatFile:
+		return fmt.Errorf("heartbeat %q: want %q or %q", c.Heartbeat, contract.HeartbeatProgress, contract.HeartbeatFile)
 	case c.Grace < 0:
 		return fmt.Errorf("grace %s: must not be negative", c.Grace)
+	case c.Report != "" && c.Report != contract.ReportRun && c.Report != contract.ReportAttempt:
+		return fmt.Errorf("report %q: want %q or %q", c.Report, contract.ReportRun, contract.ReportAttempt)
+	case c.AgentPullPolicy != "" && c.AgentPullPolicy != corev1.PullAlways && c.AgentPullPolicy != corev1.PullIfNotPresent && c.AgentPullPolicy != corev1.PullNever:
+		return fmt.Errorf("agent-image-pull-policy %q: want Always, IfNotPresent or Never", c.AgentPullPolicy)
+	}
+	for _, n := range c.AgentPullSecrets {
+		if n == "" {
+			return errors.New("agent-image-pull-secrets: an empty name")
+		}
 	}
 	for name, req := range c.InitResources.Requests {
 		if lim, ok := c.InitResources.Limits[name]; ok && req.Cmp(lim) > 0 {

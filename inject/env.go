@@ -2,14 +2,17 @@ package inject
 
 import (
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
-// env is the agent's environment for the wrapped container named container
-// (internals.md). JOBCHECK_CONTAINER is set only when the pod wraps more than
-// one container, since the agent adds it to its grouping key when non-empty;
-// the schedule variables only when the owner is a CronJob with a schedule.
-func env(container string, several bool, s settings, owner Owner) []corev1.EnvVar {
-	vars := make([]corev1.EnvVar, 0, 11)
+// env is the agent's environment for the wrapped container t (docs/inject.md).
+// contract.EnvContainer is set only when the pod wraps several containers,
+// since the agent adds it to its grouping key when non-empty; the schedule
+// variables only when the owner is a CronJob with a schedule; the report
+// mode only when it is not the agent's default.
+func env(t target, several bool, s settings, owner Owner, cfg Config) []corev1.EnvVar {
+	vars := make([]corev1.EnvVar, 0, 14)
 	add := func(name, value string) {
 		vars = append(vars, corev1.EnvVar{Name: name, Value: value})
 	}
@@ -19,23 +22,30 @@ func env(container string, several bool, s settings, owner Owner) []corev1.EnvVa
 		}})
 	}
 	if s.pushgateway != "" {
-		add("JOBCHECK_PUSHGATEWAY", s.pushgateway)
+		add(contract.EnvPushgateway, s.pushgateway)
 	}
-	add("JOBCHECK_JOB", s.job)
-	field("JOBCHECK_NAMESPACE", "metadata.namespace")
-	field("JOBCHECK_POD", "metadata.name")
+	add(contract.EnvJob, s.job)
+	field(contract.EnvNamespace, "metadata.namespace")
+	field(contract.EnvPod, "metadata.name")
 	if several {
-		add("JOBCHECK_CONTAINER", container)
+		add(contract.EnvContainer, t.name)
 	}
-	add("JOBCHECK_SENTINEL", mountPath+"/"+container+".heartbeat")
-	add("JOBCHECK_MAX_AGE", s.maxAge.String())
-	add("JOBCHECK_HEARTBEAT", s.heartbeat)
+	add(contract.EnvSentinel, contract.SentinelPath(t.name))
+	add(contract.EnvMaxAge, s.maxAge.String())
+	add(contract.EnvHeartbeat, s.heartbeat)
 	if owner.Schedule != "" {
-		add("JOBCHECK_SCHEDULE", owner.Schedule)
+		add(contract.EnvSchedule, owner.Schedule)
 		if owner.TimeZone != "" {
-			add("JOBCHECK_TIMEZONE", owner.TimeZone)
+			add(contract.EnvTimezone, owner.TimeZone)
 		}
-		add("JOBCHECK_GRACE", s.grace.String())
+		add(contract.EnvGrace, s.grace.String())
+	}
+	if cfg.Report == contract.ReportAttempt {
+		add(contract.EnvReport, cfg.Report)
+	}
+	add(contract.EnvInjected, cfg.Version)
+	if t.entrypoints != "" {
+		add(contract.EnvEntrypoints, t.entrypoints)
 	}
 	return vars
 }

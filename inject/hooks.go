@@ -4,41 +4,35 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-)
 
-// Probe timing. The agent's probe only stats a file, but on a loaded node an
-// exec can take seconds to start: a 5s timeout and three failures in a row
-// keep a slow node from restarting a healthy job. The period follows the max
-// age (a quarter of it, between 10s and 60s), so a hung job is restarted at
-// most about max age + 3 periods after its last sign of life.
-const (
-	probeTimeout      = 5
-	probeFailures     = 3
-	probeInitialDelay = 10
-	probeMinPeriod    = 10 * time.Second
-	probeMaxPeriod    = 60 * time.Second
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 // probe is the exec liveness probe running `jobcheck probe`, which reads
-// JOBCHECK_SENTINEL and JOBCHECK_MAX_AGE from the container's env.
+// contract.EnvSentinel and contract.EnvMaxAge from the container's env. Its
+// timing is contract's (docs/model.md, "Timing"): the period follows the
+// max age, so a hung job is restarted within contract.KillBound of its last
+// sign of life.
 func probe(s settings) *corev1.Probe {
-	period := min(max(s.maxAge/4, probeMinPeriod), probeMaxPeriod)
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{
-			Exec: &corev1.ExecAction{Command: []string{agentPath, "probe"}},
+			Exec: &corev1.ExecAction{Command: []string{contract.AgentPath, contract.CommandProbe}},
 		},
-		InitialDelaySeconds: probeInitialDelay,
-		TimeoutSeconds:      probeTimeout,
-		PeriodSeconds:       int32(period / time.Second),
+		InitialDelaySeconds: seconds(contract.ProbeInitialDelay),
+		TimeoutSeconds:      seconds(contract.ProbeTimeout),
+		PeriodSeconds:       seconds(contract.ProbePeriod(s.maxAge)),
 		SuccessThreshold:    1,
-		FailureThreshold:    probeFailures,
+		FailureThreshold:    contract.ProbeFailureThreshold,
 	}
 }
+
+// seconds is d in whole seconds, as probes count.
+func seconds(d time.Duration) int32 { return int32(d / time.Second) }
 
 // preStop is the hook running `jobcheck prestop`, which records and reports
 // that the pod is being terminated.
 func preStop() *corev1.LifecycleHandler {
 	return &corev1.LifecycleHandler{
-		Exec: &corev1.ExecAction{Command: []string{agentPath, "prestop"}},
+		Exec: &corev1.ExecAction{Command: []string{contract.AgentPath, contract.CommandPrestop}},
 	}
 }

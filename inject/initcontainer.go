@@ -1,13 +1,14 @@
 package inject
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
-)
 
-// installerName is the init container that copies the agent into the volume.
-const installerName = "jobcheck-install"
+	"github.com/jobcheck/jobcheck/contract"
+)
 
 // volumeSize bounds the shared emptyDir: the agent binary and one heartbeat
 // file per container.
@@ -21,7 +22,7 @@ const nonRootUID = 65532
 func addVolume(pod *corev1.Pod) {
 	size := volumeSize.DeepCopy()
 	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{
-		Name:         volumeName,
+		Name:         contract.VolumeName,
 		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: &size}},
 	})
 }
@@ -47,12 +48,22 @@ func addInstaller(pod *corev1.Pod, cfg Config) {
 		sc.RunAsUser = ptr.To[int64](nonRootUID)
 	}
 	installer := corev1.Container{
-		Name:            installerName,
+		Name:            contract.InstallerName,
 		Image:           cfg.AgentImage,
-		Command:         []string{"/jobcheck", "install", agentPath},
+		ImagePullPolicy: cfg.AgentPullPolicy,
+		Command:         []string{contract.ImageAgentPath, contract.CommandInstall, contract.AgentPath},
 		Resources:       *cfg.InitResources.DeepCopy(),
-		VolumeMounts:    []corev1.VolumeMount{{Name: volumeName, MountPath: mountPath}},
+		VolumeMounts:    []corev1.VolumeMount{{Name: contract.VolumeName, MountPath: contract.MountPath}},
 		SecurityContext: sc,
 	}
 	pod.Spec.InitContainers = append([]corev1.Container{installer}, pod.Spec.InitContainers...)
+}
+
+// addPullSecrets adds the agent image's pull secrets the pod does not name yet.
+func addPullSecrets(pod *corev1.Pod, names []string) {
+	for _, n := range names {
+		if !slices.ContainsFunc(pod.Spec.ImagePullSecrets, func(r corev1.LocalObjectReference) bool { return r.Name == n }) {
+			pod.Spec.ImagePullSecrets = append(pod.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: n})
+		}
+	}
 }

@@ -68,7 +68,7 @@ func TestPodRestricted(t *testing.T) {
 			if v := restricted(t, pod); v != "" {
 				t.Fatalf("fixture is not restricted-compliant before injection: %s", v)
 			}
-			res := Pod(pod, jobOwner(), testConfig())
+			res := Pod(pod, jobOwner(), nil, testConfig())
 			if !res.Injected {
 				t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
 			}
@@ -83,7 +83,7 @@ func TestPodRestricted(t *testing.T) {
 // added to a pod that already violates the profile it adds no violation of
 // its own, whatever the pod-level securityContext.
 func TestInstallerRestricted(t *testing.T) {
-	res := Pod(jobPod("db-migrate", container("migrate", "/migrate")), jobOwner(), testConfig())
+	res := Pod(jobPod("db-migrate", container("migrate", "/migrate")), jobOwner(), nil, testConfig())
 	if !res.Injected {
 		t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
 	}
@@ -106,7 +106,7 @@ func TestInstallerRestricted(t *testing.T) {
 			if before == "" {
 				t.Fatalf("fixture unexpectedly restricted-compliant")
 			}
-			res := Pod(pod, jobOwner(), testConfig())
+			res := Pod(pod, jobOwner(), nil, testConfig())
 			if !res.Injected {
 				t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
 			}

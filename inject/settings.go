@@ -3,15 +3,21 @@ package inject
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
-// The jobcheck.io annotations (design.md, "Settings"). Each may sit on the pod
+// The jobcheck.io annotations (docs/inject.md). Each may sit on the pod
 // (template), the Job or the CronJob; the nearest one wins.
 const (
 	AnnotationEnabled     = "jobcheck.io/enabled"
@@ -36,7 +42,24 @@ type settings struct {
 	heartbeat   string
 	liveness    bool
 	grace       time.Duration
-	command     []string // nil: no jobcheck.io/command
+
+	// jobcheck.io/command: the argv of every container without command
+	// (a JSON array), or of the containers it names (a JSON object).
+	commandAll  []string
+	commandEach map[string][]string
+}
+
+// selected reports whether the container named name is to be wrapped.
+func (s settings) selected(name string) bool {
+	return s.containers == nil || slices.Contains(s.containers, name)
+}
+
+// override is the jobcheck.io/command argv for the container named name, or nil.
+func (s settings) override(name string) []string {
+	if argv, ok := s.commandEach[name]; ok {
+		return argv
+	}
+	return s.commandAll
 }
 
 // source is one level of annotations, nearest first.
@@ -94,6 +117,33 @@ func quote(value string) string {
 		}
 	}
 	return `""...`
+}
+
+// maxWarning is the longest warning in runes: the kube-apiserver passes on
+// longer ones cut.
+const maxWarning = 256
+
+// oneLine returns s on one line of at most n runes: control characters
+// become spaces, invalid UTF-8 U+FFFD, and a longer s is cut and followed by
+// "...". It is for messages (a registry's error) quoted in a warning.
+func oneLine(s string, n int) string {
+	keep := utf8.RuneCountInString(s)
+	if keep > n {
+		keep = max(n-3, 0)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if keep == 0 {
+			b.WriteString("...")
+			break
+		}
+		if unicode.IsControl(r) {
+			r = ' '
+		}
+		b.WriteRune(r)
+		keep--
+	}
+	return b.String()
 }
 
 // enabled reports whether the nearest jobcheck.io/enabled is "true". A value
@@ -156,12 +206,15 @@ var parsers = []struct {
 		if err != nil || d <= 0 {
 			return "want a positive Go duration such as 30m or 1h30m"
 		}
+		if why := checkMaxAge(d); why != "" {
+			return why
+		}
 		s.maxAge = d
 		return ""
 	}},
 	{AnnotationHeartbeat, func(s *settings, v string, _ *corev1.Pod) string {
-		if v != HeartbeatProgress && v != HeartbeatFile {
-			return `want "progress" or "file"`
+		if v != contract.HeartbeatProgress && v != contract.HeartbeatFile {
+			return fmt.Sprintf("want %q or %q", contract.HeartbeatProgress, contract.HeartbeatFile)
 		}
 		s.heartbeat = v
 		return ""
@@ -181,14 +234,45 @@ var parsers = []struct {
 		s.grace = d
 		return ""
 	}},
-	{AnnotationCommand, func(s *settings, v string, _ *corev1.Pod) string {
-		var argv []string
-		if err := json.Unmarshal([]byte(v), &argv); err != nil || len(argv) == 0 || argv[0] == "" {
-			return `want a non-empty JSON array of strings such as ["/app","--flag"]`
+	{AnnotationCommand, parseCommand},
+}
+
+// checkMaxAge returns why a max age is too short, or "".
+func checkMaxAge(d time.Duration) string {
+	if d < contract.MinMaxAge {
+		return fmt.Sprintf("want at least %s: a shorter max age could let a busy node's delays make a live job look hung, and the liveness probe would restart it", contract.MinMaxAge)
+	}
+	return ""
+}
+
+// parseCommand accepts a JSON array of strings, the argv of every wrapped
+// container that has no command, or a JSON object naming regular
+// containers of the pod, each with its argv.
+func parseCommand(s *settings, v string, pod *corev1.Pod) string {
+	const want = `want a non-empty JSON array of strings such as ["/app","--flag"], or an object of them by container such as {"main":["/app"]}`
+	valid := func(argv []string) bool { return len(argv) > 0 && argv[0] != "" }
+	if t := strings.TrimSpace(v); strings.HasPrefix(t, "{") {
+		var each map[string][]string
+		if err := json.Unmarshal([]byte(t), &each); err != nil || len(each) == 0 {
+			return want
 		}
-		s.command = argv
+		for _, name := range slices.Sorted(maps.Keys(each)) {
+			if !hasContainer(pod, name) {
+				return "the pod has no container " + quote(name)
+			}
+			if !valid(each[name]) {
+				return fmt.Sprintf("container %s: %s", quote(name), want)
+			}
+		}
+		s.commandEach, s.commandAll = each, nil
 		return ""
-	}},
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(v), &argv); err != nil || !valid(argv) {
+		return want
+	}
+	s.commandAll, s.commandEach = argv, nil
+	return ""
 }
 
 // parsePushgateway accepts an http or https URL with a host.
@@ -231,17 +315,15 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 }
 
 // defaultJobName is the job label when jobcheck.io/job-name is not set: the
-// CronJob's name, else the Job's, else (a bare pod) the pod's name or its
-// generateName without the trailing dash.
+// CronJob's name, else the Job's (as the owner lookup names it:
+// contract.WorkloadName), else for a bare pod its workload name.
 func defaultJobName(pod *corev1.Pod, owner Owner) string {
 	switch {
 	case owner.CronJobName != "":
 		return owner.CronJobName
 	case owner.JobName != "":
 		return owner.JobName
-	case pod.Name != "":
-		return pod.Name
 	default:
-		return strings.TrimRight(pod.GenerateName, "-")
+		return contract.WorkloadName(pod.Name, pod.GenerateName)
 	}
 }

@@ -24,6 +24,7 @@ func TestPodCases(t *testing.T) {
 		wantInjected bool
 		wantReason   string
 		wantWarnings []string // substrings, one per warning, in order
+		wantSkipped  []Skip   // container and reason (the message is among the warnings)
 		check        func(t *testing.T, in, out *corev1.Pod)
 	}{
 		{
@@ -100,11 +101,13 @@ func TestPodCases(t *testing.T) {
 			},
 		},
 		{
-			name:         "a container without command is left alone with a warning, the others are wrapped",
+			name:         "a container without command whose image was not looked up is left alone with a warning, the others are wrapped",
 			pod:          jobPod("db-migrate", container("migrate", "/migrate"), container("image-entrypoint")),
 			owner:        jobOwner(),
 			wantInjected: true,
-			wantWarnings: []string{`container "image-entrypoint" not wrapped: it has no command`},
+			wantReason:   ReasonPartial,
+			wantWarnings: []string{`container "image-entrypoint" not wrapped: it has no command and its image's ENTRYPOINT was not looked up; set jobcheck.io/command`},
+			wantSkipped:  []Skip{{Container: "image-entrypoint", Reason: ReasonNoCommand}},
 			check: func(t *testing.T, in, out *corev1.Pod) {
 				assertWrapped(t, out.Spec.Containers[0])
 				if diff := cmp.Diff(in.Spec.Containers[1], out.Spec.Containers[1]); diff != "" {
@@ -120,7 +123,8 @@ func TestPodCases(t *testing.T) {
 			pod:          jobPod("db-migrate", container("image-entrypoint")),
 			owner:        jobOwner(),
 			wantReason:   ReasonNoCommand,
-			wantWarnings: []string{`container "image-entrypoint" not wrapped: it has no command (the image's ENTRYPOINT is not known to the webhook); set jobcheck.io/command`},
+			wantWarnings: []string{`container "image-entrypoint" not wrapped: it has no command and its image's ENTRYPOINT was not looked up; set jobcheck.io/command to its argv as a JSON array`},
+			wantSkipped:  []Skip{{Container: "image-entrypoint", Reason: ReasonNoCommand}},
 		},
 		{
 			name:         "jobcheck.io/command gives the argv of a container without command; args untouched",
@@ -257,6 +261,32 @@ func TestPodCases(t *testing.T) {
 			},
 		},
 		{
+			name: "agent image from a private registry: pull policy and the pod's pull secrets",
+			pod: func() *corev1.Pod {
+				p := jobPod("db-migrate", container("migrate", "/migrate"))
+				p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "app-registry"}, {Name: "shared"}}
+				return p
+			}(),
+			owner: jobOwner(),
+			cfg: func(c *Config) {
+				c.AgentPullPolicy = corev1.PullAlways
+				c.AgentPullSecrets = []string{"shared", "jobcheck-registry"}
+			},
+			wantInjected: true,
+			check: func(t *testing.T, in, out *corev1.Pod) {
+				if p := out.Spec.InitContainers[0].ImagePullPolicy; p != corev1.PullAlways {
+					t.Errorf("installer imagePullPolicy %q, want Always", p)
+				}
+				var names []string
+				for _, r := range out.Spec.ImagePullSecrets {
+					names = append(names, r.Name)
+				}
+				if want := []string{"app-registry", "shared", "jobcheck-registry"}; !slices.Equal(names, want) {
+					t.Errorf("imagePullSecrets %q, want %q (the pod's, then the agent's it lacks)", names, want)
+				}
+			},
+		},
+		{
 			name:         "short max age: probe period a quarter of it, at least 10s",
 			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationMaxAge, "2m"),
 			owner:        jobOwner(),
@@ -380,7 +410,9 @@ func TestPodCases(t *testing.T) {
 			}(),
 			owner:        jobOwner(),
 			wantInjected: true,
-			wantWarnings: []string{`container "other" not wrapped: it already mounts something at /opt/jobcheck`},
+			wantReason:   ReasonPartial,
+			wantWarnings: []string{`container "other" not wrapped: it already mounts something at /opt/jobcheck; mount it elsewhere or leave it out with jobcheck.io/containers`},
+			wantSkipped:  []Skip{{Container: "other", Reason: ReasonMountConflict}},
 			check: func(t *testing.T, in, out *corev1.Pod) {
 				if diff := cmp.Diff(in.Spec.Containers[1], out.Spec.Containers[1]); diff != "" {
 					t.Errorf("container with its own /opt/jobcheck changed (-in +out):\n%s", diff)
@@ -409,13 +441,13 @@ func TestPodCases(t *testing.T) {
 				tt.cfg(&cfg)
 			}
 			in := tt.pod.DeepCopy()
-			res := Pod(tt.pod, tt.owner, cfg)
+			res := Pod(tt.pod, tt.owner, nil, cfg)
 
 			if diff := cmp.Diff(in, tt.pod); diff != "" {
 				t.Fatalf("Pod modified its input (-before +after):\n%s", diff)
 			}
 			wantReason := tt.wantReason
-			if tt.wantInjected {
+			if tt.wantInjected && wantReason == "" {
 				wantReason = ReasonInjected
 			}
 			if res.Injected != tt.wantInjected || res.Reason != wantReason {
@@ -423,6 +455,7 @@ func TestPodCases(t *testing.T) {
 					res.Injected, res.Reason, res.Warnings, tt.wantInjected, wantReason)
 			}
 			assertWarnings(t, res.Warnings, tt.wantWarnings)
+			assertSkipped(t, res, tt.wantSkipped)
 			if !res.Injected {
 				if res.Pod != tt.pod {
 					t.Errorf("skipped pod is not the input pod")
@@ -430,10 +463,11 @@ func TestPodCases(t *testing.T) {
 				return
 			}
 			assertInjected(t, res.Pod, cfg)
+			assertPatch(t, in, res.Pod)
 			if tt.check != nil {
 				tt.check(t, in, res.Pod)
 			}
-			again := Pod(res.Pod, tt.owner, cfg)
+			again := Pod(res.Pod, tt.owner, nil, cfg)
 			if again.Injected || again.Reason != ReasonAlreadyInjected || again.Pod != res.Pod {
 				t.Errorf("second Pod = injected %v reason %q, want the output unchanged (already-injected)", again.Injected, again.Reason)
 			}
@@ -471,7 +505,12 @@ func TestPodBadAnnotations(t *testing.T) {
 		{AnnotationCommand, "[]", argv},
 		{AnnotationCommand, `["", "x"]`, argv},
 		{AnnotationCommand, `[1, 2]`, argv},
-		{AnnotationCommand, `{"argv": ["/x"]}`, argv},
+		{AnnotationCommand, `{"argv": ["/x"]}`, `the pod has no container "argv"`},
+		{AnnotationCommand, `{}`, argv},
+		{AnnotationCommand, `{"upload": []}`, `container "upload": ` + argv},
+		{AnnotationCommand, `{"upload": "/x"}`, argv},
+		{AnnotationMaxAge, "4s", "want at least 5s: a shorter max age could let a busy node's delays make a live job look hung"},
+		{AnnotationMaxAge, "1ms", "want at least 5s"},
 	}
 	for _, where := range []string{"pod", "Job", "CronJob"} {
 		for _, tt := range tests {
@@ -487,7 +526,7 @@ func TestPodBadAnnotations(t *testing.T) {
 					owner.CronJobAnnotations[tt.key] = tt.value
 				}
 				in := pod.DeepCopy()
-				res := Pod(pod, owner, testConfig())
+				res := Pod(pod, owner, nil, testConfig())
 				if res.Injected || res.Reason != ReasonBadAnnotation {
 					t.Fatalf("Pod = injected %v reason %q, want not injected, %q", res.Injected, res.Reason, ReasonBadAnnotation)
 				}
@@ -552,7 +591,7 @@ func TestPodNearestWins(t *testing.T) {
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
-			res := Pod(pod, owner, cfg)
+			res := Pod(pod, owner, nil, cfg)
 			if !res.Injected {
 				t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
 			}
@@ -567,7 +606,7 @@ func TestPodNearestWins(t *testing.T) {
 		owner := cronOwner()
 		owner.JobAnnotations[AnnotationContainers] = "upload"
 		owner.JobAnnotations[AnnotationCommand] = `["/job"]`
-		res := Pod(pod, owner, testConfig())
+		res := Pod(pod, owner, nil, testConfig())
 		if !res.Injected {
 			t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
 		}
@@ -591,7 +630,7 @@ func TestQuote(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			pod := withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationMaxAge, tt.value)
-			res := Pod(pod, jobOwner(), testConfig())
+			res := Pod(pod, jobOwner(), nil, testConfig())
 			if len(res.Warnings) != 1 {
 				t.Fatalf("warnings = %q, want one", res.Warnings)
 			}
@@ -648,11 +687,37 @@ func assertWrapped(t *testing.T, c corev1.Container) {
 	}
 }
 
+// assertSkipped checks the containers res skipped and their reasons, and
+// that each message is among the warnings.
+func assertSkipped(t *testing.T, res Result, want []Skip) {
+	t.Helper()
+	if len(res.Skipped) != len(want) {
+		t.Errorf("skipped = %+v, want %+v", res.Skipped, want)
+		return
+	}
+	for i, k := range res.Skipped {
+		if k.Container != want[i].Container || k.Reason != want[i].Reason {
+			t.Errorf("skipped[%d] = %s (%s), want %s (%s)", i, k.Container, k.Reason, want[i].Container, want[i].Reason)
+		}
+		if !slices.Contains(res.Warnings, k.Message) || !strings.Contains(k.Message, strconv.Quote(k.Container)) {
+			t.Errorf("skipped[%d] message %q is not a warning naming the container", i, k.Message)
+		}
+	}
+}
+
 // assertInjected checks the pod-level parts of every injected pod.
 func assertInjected(t *testing.T, p *corev1.Pod, cfg Config) {
 	t.Helper()
 	if p.Annotations[AnnotationInjected] != cfg.Version {
 		t.Errorf("marker %s = %q, want %q", AnnotationInjected, p.Annotations[AnnotationInjected], cfg.Version)
+	}
+	if p.Labels["jobcheck.io/injected"] != "true" {
+		t.Errorf("label jobcheck.io/injected = %q, want \"true\" (the run watcher selects by it)", p.Labels["jobcheck.io/injected"])
+	}
+	for _, c := range p.Spec.Containers {
+		if len(c.Command) > 0 && c.Command[0] == "/opt/jobcheck/jobcheck" && envOf(c)["JOBCHECK_INJECTED"] != cfg.Version {
+			t.Errorf("container %s: JOBCHECK_INJECTED = %q, want the version %q", c.Name, envOf(c)["JOBCHECK_INJECTED"], cfg.Version)
+		}
 	}
 	if len(p.Spec.InitContainers) == 0 || p.Spec.InitContainers[0].Name != "jobcheck-install" {
 		t.Errorf("first init container is not jobcheck-install")

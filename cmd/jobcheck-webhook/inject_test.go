@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +15,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/jobcheck/jobcheck/contract"
+	"github.com/jobcheck/jobcheck/inject"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -52,7 +61,8 @@ func TestInjectManifests(t *testing.T) {
 		t.Errorf("output differs from %s (-want +got):\n%s", golden, diff)
 	}
 
-	wantStderr := `jobcheck-webhook inject: testdata/manifests.yaml: warning: Job/db-migrate: jobcheck: container "entry" not wrapped: it has no command (the image's ENTRYPOINT is not known to the webhook); set jobcheck.io/command to its argv as a JSON array` + "\n"
+	wantStderr := `jobcheck-webhook inject: testdata/manifests.yaml: warning: Job/db-migrate: jobcheck: container "entry" not wrapped: it has no command and its image's ENTRYPOINT was not looked up; set jobcheck.io/command to its argv as a JSON array` + "\n" +
+		"jobcheck-webhook inject: hint: --resolve-images reads the ENTRYPOINT and CMD of containers without command from their images' registries\n"
 	if stderr != wantStderr {
 		t.Errorf("stderr = %q, want %q", stderr, wantStderr)
 	}
@@ -241,4 +251,294 @@ func TestInjectHelp(t *testing.T) {
 			t.Errorf("--help does not list %s:\n%s", f, stderr)
 		}
 	}
+}
+
+// TestInjectJSONSurrogatePairs: a JSON manifest whose strings hold UTF-16
+// surrogate pair escapes (json.dumps writes an emoji as \ud83d\ude80) is read
+// as kubectl reads it, the character kept.
+func TestInjectJSONSurrogatePairs(t *testing.T) {
+	in := `{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "rocket", "annotations": {"jobcheck.io/enabled": "true"}},
+ "spec": {"template": {"spec": {"restartPolicy": "Never",
+  "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", "echo \ud83d\ude80 done"]}]}}}}`
+	code, out, stderr := runInjectOn(t, in, append([]string{"-f", "-"}, injectFlags...)...)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	var job batchv1.Job
+	if err := yaml.Unmarshal([]byte(out), &job); err != nil {
+		t.Fatalf("output does not decode: %v\n%s", err, out)
+	}
+	want := []string{"/opt/jobcheck/jobcheck", "run", "--", "sh", "-c", "echo \U0001F680 done"}
+	if got := job.Spec.Template.Spec.Containers[0].Command; !cmp.Equal(got, want) {
+		t.Errorf("command = %q, want %q", got, want)
+	}
+
+	// a YAML flow mapping starts like JSON but is not: still read as YAML
+	flow := `{apiVersion: v1, kind: Service, metadata: {name: pushgateway}}`
+	if code, out, stderr := runInjectOn(t, flow, "-f", "-"); code != 0 || out != flow {
+		t.Errorf("YAML flow mapping: exit %d, out %q, stderr %q; want it copied unchanged", code, out, stderr)
+	}
+}
+
+// TestInjectCopiesUntouchedBytes: documents that are not changed come out
+// byte for byte, a last line without line break included; a changed
+// document next to them does not change that.
+func TestInjectCopiesUntouchedBytes(t *testing.T) {
+	service := "apiVersion: v1\nkind: Service\nmetadata:\n  name: pushgateway # a comment"
+	job := `apiVersion: batch/v1
+kind: Job
+metadata: {name: once, annotations: {jobcheck.io/enabled: "true"}}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox, command: ["true"]}]
+`
+	for name, tt := range map[string]struct {
+		in    string
+		check func(out string) bool
+	}{
+		"one document, no final line break": {service, func(out string) bool { return out == service }},
+		"last of two, no final line break": {"kind: ConfigMap\napiVersion: v1\n---\n" + service,
+			func(out string) bool { return out == "kind: ConfigMap\napiVersion: v1\n---\n"+service }},
+		"after a changed document": {job + "---\n" + service,
+			func(out string) bool {
+				return strings.HasSuffix(out, "\n---\n"+service) && strings.Contains(out, "jobcheck.io/injected")
+			}},
+		"before a changed document": {service + "\n---\n" + strings.TrimSuffix(job, "\n"),
+			func(out string) bool {
+				return strings.HasPrefix(out, service+"\n---\n") && strings.HasSuffix(out, "\n")
+			}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, out, stderr := runInjectOn(t, tt.in, append([]string{"-f", "-"}, injectFlags...)...)
+			if code != 0 || !tt.check(out) {
+				t.Errorf("exit %d, stderr %q, output:\n%q", code, stderr, out)
+			}
+			_, twice, _ := runInjectOn(t, out, append([]string{"-f", "-"}, injectFlags...)...)
+			if twice != out {
+				t.Errorf("second run changed the output:\n%q\n%q", out, twice)
+			}
+		})
+	}
+}
+
+// TestCorpusCoverage runs the offline injector over the real Job and
+// CronJob manifests of test/corpus (public projects' repositories, listed
+// in SOURCES), each opted in with jobcheck.io/enabled, and measures the
+// share of their containers, and of manifests with every container, that
+// jobcheck wraps: without the image lookup (only containers with a command,
+// as before it existed), and with it answering for every image (this
+// machine reaches no public registry, so every image is assumed readable,
+// with an ENTRYPOINT). Run with -v for the figures. The manifests themselves
+// are not in git (third-party files): without them the test is skipped.
+func TestCorpusCoverage(t *testing.T) {
+	dir := filepath.Join("..", "..", "test", "corpus")
+	files := corpusFiles(t, dir)
+	if len(files) < 100 {
+		t.Fatalf("%d manifests in %s, want 100 or more", len(files), dir)
+	}
+	cfg := inject.Defaults()
+	cfg.AgentImage = "registry.example/jobcheck/agent:v1"
+	readable := func(_, _ string, _, images []string) inject.Images {
+		out := inject.Images{}
+		for _, img := range images {
+			out[img] = inject.Image{Entrypoint: []string{"/entrypoint"}}
+		}
+		return out
+	}
+	type tally struct{ containers, withCommand, wrapped, manifests, full int }
+	var before, after tally
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enabled := optIn(t, f, data)
+		for _, run := range []struct {
+			t       *tally
+			resolve resolver
+		}{{&before, nil}, {&after, readable}} {
+			j := &injector{cfg: cfg, resolve: run.resolve, warn: func(string) {}}
+			if _, err := j.manifests(bytes.NewReader(enabled)); err != nil {
+				t.Errorf("%s: %v", f, err)
+				continue
+			}
+			if len(j.results) == 0 {
+				t.Errorf("%s: no pod template found", f)
+				continue
+			}
+			full := true
+			for _, res := range j.results {
+				for _, c := range res.Pod.Spec.Containers {
+					run.t.containers++
+					wrapped := res.Injected && len(c.Command) > 0 && c.Command[0] == contract.AgentPath
+					if wrapped {
+						run.t.wrapped++
+					} else {
+						full = false
+					}
+				}
+				for _, k := range res.Skipped {
+					if run.resolve != nil && (k.Reason == inject.ReasonNoCommand || k.Reason == inject.ReasonImageLookup) {
+						t.Errorf("%s: with every image readable, container %s skipped: %s", f, k.Container, k.Message)
+					}
+				}
+			}
+			run.t.manifests++
+			if full {
+				run.t.full++
+			}
+		}
+		// Without the lookup exactly the containers with a command are wrapped.
+		var pods []map[string]any
+		for _, doc := range documents(t, f, enabled) {
+			pods = append(pods, podTemplates(doc)...)
+		}
+		for _, p := range pods {
+			for _, c := range sliceAt(p, "spec", "containers") {
+				if cm, ok := c.(map[string]any); ok && len(sliceAt(cm, "command")) > 0 {
+					before.withCommand++
+				}
+			}
+		}
+	}
+	if before.wrapped != before.withCommand {
+		t.Errorf("without the lookup %d containers wrapped, want the %d that have a command", before.wrapped, before.withCommand)
+	}
+	if after.wrapped < before.wrapped || before.containers != after.containers {
+		t.Errorf("with the lookup %d/%d wrapped, without %d/%d: want no fewer", after.wrapped, after.containers, before.wrapped, before.containers)
+	}
+	pct := func(n, of int) string { return fmt.Sprintf("%d/%d (%.0f%%)", n, of, 100*float64(n)/float64(of)) }
+	t.Logf("corpus: %d manifests, %d containers in their pod templates", len(files), before.containers)
+	t.Logf("without image lookup: containers wrapped %s, manifests with every container wrapped %s",
+		pct(before.wrapped, before.containers), pct(before.full, before.manifests))
+	t.Logf("with image lookup (every image readable): containers wrapped %s, manifests with every container wrapped %s",
+		pct(after.wrapped, after.containers), pct(after.full, after.manifests))
+}
+
+// corpusFiles lists the manifests of dir, checking that SOURCES names each
+// one with its repository, path and commit, and nothing else.
+func corpusFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(dir, "SOURCES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(src), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		if len(fields) != 4 || !strings.Contains(fields[1], "/") || len(fields[3]) != 40 {
+			t.Errorf("SOURCES line %q: want file, owner/repo, path, commit", line)
+			continue
+		}
+		listed[fields[0]] = true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	present := 0
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".yaml") {
+			present++
+		}
+	}
+	if present == 0 {
+		// The manifests are other people's files, most without a licence that
+		// allows copying them: git holds only SOURCES. Fetch each file at its
+		// commit into test/corpus to measure.
+		t.Skipf("%s holds no manifests: they are not committed; fetch the %d files SOURCES lists to measure", dir, len(listed))
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
+		if !listed[e.Name()] {
+			t.Errorf("%s is not in SOURCES", e.Name())
+		}
+		delete(listed, e.Name())
+		files = append(files, e.Name())
+	}
+	for f := range listed {
+		t.Errorf("SOURCES lists %s, which is missing", f)
+	}
+	return files
+}
+
+// optIn returns the documents of data with jobcheck.io/enabled: "true" on
+// every Job and CronJob, as JSON documents of a YAML stream.
+func optIn(t *testing.T, name string, data []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	for _, doc := range documents(t, name, data) {
+		kind, _ := doc["kind"].(string)
+		if kind == "Job" || kind == "CronJob" {
+			meta, _ := doc["metadata"].(map[string]any)
+			if meta == nil {
+				meta = map[string]any{}
+				doc["metadata"] = meta
+			}
+			ann, _ := meta["annotations"].(map[string]any)
+			if ann == nil {
+				ann = map[string]any{}
+				meta["annotations"] = ann
+			}
+			ann["jobcheck.io/enabled"] = "true"
+		}
+		js, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.WriteString("---\n")
+		out.Write(js)
+		out.WriteString("\n")
+	}
+	return out.Bytes()
+}
+
+// documents decodes the objects of a YAML stream.
+func documents(t *testing.T, name string, data []byte) []map[string]any {
+	t.Helper()
+	var docs []map[string]any
+	r := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		obj, err := decodeDocument(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if m, ok := obj.(map[string]any); ok {
+			docs = append(docs, m)
+		}
+	}
+}
+
+// podTemplates returns the pod templates of a Job or CronJob.
+func podTemplates(doc map[string]any) []map[string]any {
+	switch doc["kind"] {
+	case "Job":
+		return []map[string]any{mapAt(doc, "spec", "template")}
+	case "CronJob":
+		return []map[string]any{mapAt(doc, "spec", "jobTemplate", "spec", "template")}
+	}
+	return nil
+}
+
+// sliceAt returns the list at path below m, or nil.
+func sliceAt(m map[string]any, path ...string) []any {
+	last := len(path) - 1
+	parent := mapAt(m, path[:last]...)
+	s, _ := parent[path[last]].([]any)
+	return s
 }
