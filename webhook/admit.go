@@ -10,38 +10,62 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	sigsjson "sigs.k8s.io/json"
 
 	"github.com/jobcheck/jobcheck/inject"
 )
 
 // podInput is what inject.Pod is called with.
 type podInput struct {
-	pod   *corev1.Pod
-	owner inject.Owner
-	cfg   inject.Config
+	pod    *corev1.Pod
+	owner  inject.Owner
+	images inject.Images
+	cfg    inject.Config
 }
 
-// outcome is the answer to one admission, with what the metric and the log
-// line say about it.
+// outcome is the answer to one admission, with what the metrics, the log
+// line and the Events say about it.
 type outcome struct {
 	response *admissionv1.AdmissionResponse
 	result   string // injected, skipped or error
 	reason   string
 	pod      string // name, or generateName for a pod not yet named
-	owner    string // Job, or CronJob/Job
 	err      error  // the internal error behind result=error
+
+	// What is known of the pod, for the log line and the Events.
+	namespace   string
+	annotations map[string]string      // the pod's
+	job         *metav1.OwnerReference // the pod's controller, when a Job
+	owner       *inject.Owner          // its Job and CronJob, once looked up
+	skipped     []inject.Skip          // containers of an injected pod left unwrapped
+
+	// notice is set when the pod opted in but is not monitored, or only
+	// partly: it is then counted and reported in Events (report).
+	notice *notice
+}
+
+// ownerName names the pod's owner in the log line: "Job NAME" or
+// "CronJob NAME/Job NAME"; empty when no Job controls the pod.
+func (o *outcome) ownerName() string {
+	switch {
+	case o.job == nil:
+		return ""
+	case o.owner != nil && o.owner.CronJobName != "":
+		return "CronJob " + o.owner.CronJobName + "/Job " + o.job.Name
+	default:
+		return "Job " + o.job.Name
+	}
 }
 
 // admit decides one admission request. It always allows the pod: an internal
 // error, even a panic, admits it unmutated with a warning (fail-open).
-func (h *Handler) admit(ctx context.Context, req *admissionv1.AdmissionRequest) (out outcome) {
+func (h *Handler) admit(ctx context.Context, req *request) (out outcome) {
 	out = outcome{response: &admissionv1.AdmissionResponse{Allowed: true}}
 	defer func() {
 		if p := recover(); p != nil {
 			h.opts.Log.Error("panic in admission", "uid", req.UID, "panic", p, "stack", string(debug.Stack()))
 			out = failOpen(out, "panic", fmt.Errorf("internal panic: %v", p))
 		}
+		out.notice = unmonitored(&out)
 	}()
 
 	if req.Kind.Group != "" || req.Kind.Kind != "Pod" || req.SubResource != "" {
@@ -50,54 +74,53 @@ func (h *Handler) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	if req.Operation != admissionv1.Create {
 		return failOpen(out, "unexpected-operation", fmt.Errorf("expected CREATE, got %s", req.Operation))
 	}
-	if len(req.Object.Raw) == 0 {
+	if req.objectErr != nil {
+		return failOpen(out, "decode-pod", req.objectErr)
+	}
+	if req.Object == nil {
 		return failOpen(out, "no-object", errors.New("request has no object"))
 	}
-	raw := req.Object.Raw
-	var pod corev1.Pod
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &pod); err != nil {
-		return failOpen(out, "decode-pod", fmt.Errorf("decode pod: %w", err))
-	}
+	pod := req.Object
 	out.pod = pod.Name
 	if out.pod == "" {
 		out.pod = pod.GenerateName
 	}
-	namespace := req.Namespace // pod.Namespace may still be empty at admission
-	if namespace == "" {
-		namespace = pod.Namespace
+	out.namespace = req.Namespace // pod.Namespace may still be empty at admission
+	if out.namespace == "" {
+		out.namespace = pod.Namespace
 	}
-	ref := jobRef(&pod)
-	if ref == nil {
+	out.annotations = pod.Annotations
+	out.job = jobRef(pod)
+	if out.job == nil {
 		return skip(out, "not-a-job-pod", nil)
 	}
-	out.owner = "Job " + ref.Name
-	if namespace == "" {
+	if out.namespace == "" {
 		return failOpen(out, "no-namespace", errors.New("request names no namespace"))
 	}
 
 	lookupCtx, cancel := context.WithTimeout(ctx, h.opts.LookupTimeout)
-	owner, err := h.opts.Owners.Lookup(lookupCtx, namespace, *ref)
+	owner, err := h.opts.Owners.Lookup(lookupCtx, out.namespace, *out.job)
 	cancel()
 	if err != nil {
 		return failOpen(out, "owner-lookup", fmt.Errorf("look up owner: %w", err))
 	}
-	if owner.CronJobName != "" {
-		out.owner = "CronJob " + owner.CronJobName + "/Job " + owner.JobName
-	}
+	out.owner = &owner
 
-	res := h.mutate(&podInput{pod: &pod, owner: owner, cfg: h.opts.Inject})
+	images := h.images(ctx, pod, out.namespace, owner)
+	res := h.mutate(&podInput{pod: pod, owner: owner, images: images, cfg: h.opts.Inject})
 	if !res.Injected {
 		return skip(out, res.Reason, res.Warnings)
 	}
 	if res.Pod == nil {
 		return failOpen(out, "inject-empty", errors.New("inject reported an injection but returned no pod"))
 	}
-	patch, err := inject.Patch(&pod, res.Pod)
+	patch, err := inject.Patch(pod, res.Pod)
 	if err != nil {
 		return failOpen(out, "patch", err)
 	}
 	out.response.Warnings = append(out.response.Warnings, res.Warnings...)
 	out.result, out.reason = resultInjected, orDefault(res.Reason, resultInjected)
+	out.skipped = res.Skipped
 	if string(patch) != "[]" {
 		pt := admissionv1.PatchTypeJSONPatch
 		out.response.Patch, out.response.PatchType = patch, &pt
@@ -127,6 +150,7 @@ func failOpen(out outcome, reason string, err error) outcome {
 	out.response.Patch, out.response.PatchType = nil, nil
 	out.response.Warnings = append(out.response.Warnings,
 		fmt.Sprintf("jobcheck: pod admitted without monitoring (%s): %v", reason, err))
+	out.skipped = nil
 	return out
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.want.json from the current output")
@@ -30,6 +31,7 @@ func TestGoldenPatches(t *testing.T) {
 		{"cronjob-unknown-fields", "admission.k8s.io/v1", resultInjected, "injected", true, ""},
 		{"job-two-containers", "admission.k8s.io/v1", resultInjected, "injected", true, ""},
 		{"v1beta1", "admission.k8s.io/v1beta1", resultInjected, "injected", true, ""},
+		{"surrogate-pairs", "admission.k8s.io/v1", resultInjected, "injected", true, ""},
 		{"not-enabled", "admission.k8s.io/v1", resultSkipped, "not-enabled", false, ""},
 		{"no-command", "admission.k8s.io/v1", resultSkipped, "no-command", false, "no command"},
 	}
@@ -155,4 +157,52 @@ func assertSameJSON(t *testing.T, got, want []byte) {
 		gi, _ := json.MarshalIndent(g, "", "  ")
 		t.Errorf("patched pod differs from the golden file (run with -update to rewrite it after checking):\n%s", gi)
 	}
+}
+
+// TestSurrogatePairsInjectLikeUTF8: JSON may write a character outside the
+// Basic Multilingual Plane as a surrogate-pair escape ("\ud83d\ude80", as
+// Python's json.dumps does) or as UTF-8; the API server accepts both, and a
+// pod written either way is injected the same: the same patch, the same
+// patched pod, the wrapped command holding the character itself.
+func TestSurrogatePairsInjectLikeUTF8(t *testing.T) {
+	escaped := readFile(t, filepath.Join("testdata", "golden", "surrogate-pairs.review.json"))
+	var doc any
+	if err := json.Unmarshal(escaped, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		t.Fatal(err)
+	}
+	literal := buf.Bytes()
+	if !bytes.Contains(escaped, []byte(`echo \ud83d\ude80 done`)) || !bytes.Contains(literal, []byte("echo \U0001F680 done")) {
+		t.Fatal("test inputs do not hold the escaped and the literal rocket")
+	}
+
+	url, client := tlsServer(t, newTestHandler(goldenOwners))
+	var patches, pods [][]byte
+	for _, in := range [][]byte{escaped, literal} {
+		r := admitReview(t, client, url, in)
+		if r.Response.Patch == nil {
+			t.Fatalf("not injected; warnings %q", r.Response.Warnings)
+		}
+		got, err := applyPatch(rawObject(t, in), r.Response.Patch)
+		if err != nil {
+			t.Fatalf("patch does not apply: %v\n%s", err, r.Response.Patch)
+		}
+		var pod corev1.Pod
+		if err := json.Unmarshal(got, &pod); err != nil {
+			t.Fatal(err)
+		}
+		if cmd := pod.Spec.Containers[0].Command; len(cmd) == 0 || cmd[len(cmd)-1] != "echo \U0001F680 done" {
+			t.Errorf("wrapped command %q, want it to end with the original %q", cmd, "echo \U0001F680 done")
+		}
+		patches, pods = append(patches, r.Response.Patch), append(pods, got)
+	}
+	if !bytes.Equal(patches[0], patches[1]) {
+		t.Errorf("patches differ:\nescaped: %s\nliteral: %s", patches[0], patches[1])
+	}
+	assertSameJSON(t, pods[0], pods[1])
 }

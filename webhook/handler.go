@@ -1,7 +1,8 @@
 // Package webhook is jobcheck's mutating admission webhook: the /mutate
 // handler (AdmissionReview in, JSON patch out), the Job and CronJob owner
-// lookup, the Prometheus metrics and the health endpoints. It is fail-open:
-// whatever goes wrong inside, a pod is admitted, never denied.
+// lookup, the Events and metrics that make every skip visible, and the
+// health endpoints. It is fail-open: whatever goes wrong inside, a pod is
+// admitted, never denied.
 package webhook
 
 import (
@@ -12,7 +13,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"time"
+
+	"k8s.io/client-go/tools/record"
 
 	"github.com/jobcheck/jobcheck/inject"
 )
@@ -21,13 +25,41 @@ import (
 // limit is 3 MiB, so a legitimate review always fits.
 const MaxBodyBytes = 4 << 20
 
+// Defaults of Options.
+const (
+	DefaultLookupTimeout = 3 * time.Second
+	// DefaultImageBudget leaves room, inside the webhook configuration's
+	// 5s timeoutSeconds, for the owner lookup and the answer.
+	DefaultImageBudget = 2 * time.Second
+)
+
 // Options configure a Handler.
 type Options struct {
 	Inject        inject.Config // the defaults annotations override
 	Owners        Owners        // finds a pod's Job and CronJob
 	Metrics       *Metrics
 	Log           *slog.Logger
-	LookupTimeout time.Duration // bound on one owner lookup; 3s when zero
+	LookupTimeout time.Duration // bound on one owner lookup; DefaultLookupTimeout when zero
+
+	// Events receives a Warning Event on the Job, and on its CronJob, of
+	// every pod that opted in but is not monitored, or only partly
+	// (docs/webhook.md, "Skips"); nil: no Events. Never for a dry run.
+	Events record.EventRecorder
+
+	// Images looks up what the images of the containers without a command
+	// run; nil: nobody does, and such containers are not wrapped.
+	Images ImageLookup
+	// ImageBudget bounds one admission's image lookup; DefaultImageBudget
+	// when zero. Past it the containers whose image is not known are left
+	// unwrapped, with the reason shown.
+	ImageBudget time.Duration
+}
+
+// ImageLookup finds what container images run when a container sets no
+// command (package imageconfig's Lookup). Resolve returns within ctx's
+// deadline; an image it could not read has its Err set.
+type ImageLookup interface {
+	Resolve(ctx context.Context, namespace, serviceAccount string, pullSecrets []string, images []string) inject.Images
 }
 
 // Handler answers POST /mutate.
@@ -39,13 +71,19 @@ type Handler struct {
 // NewHandler returns the /mutate handler.
 func NewHandler(o Options) *Handler {
 	if o.LookupTimeout <= 0 {
-		o.LookupTimeout = 3 * time.Second
+		o.LookupTimeout = DefaultLookupTimeout
+	}
+	if o.ImageBudget <= 0 {
+		o.ImageBudget = DefaultImageBudget
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if v := reflect.ValueOf(o.Images); v.Kind() == reflect.Pointer && v.IsNil() {
+		o.Images = nil // a lookup that is off, passed as a nil *imageconfig.Lookup
+	}
 	return &Handler{opts: o, mutate: func(in *podInput) inject.Result {
-		return inject.Pod(in.pod, in.owner, in.cfg)
+		return inject.Pod(in.pod, in.owner, in.images, in.cfg)
 	}}
 }
 
@@ -74,41 +112,80 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, start time.Time)
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return http.StatusUnsupportedMediaType, fmt.Errorf("content type %q not supported: want application/json", r.Header.Get("Content-Type"))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readBody(w, r)
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", MaxBodyBytes)
 		}
 		return http.StatusBadRequest, fmt.Errorf("read body: %w", err)
 	}
-	review, apiVersion, err := decodeReview(body)
+	rv, err := decodeReview(body)
 	if err != nil {
 		return http.StatusBadRequest, err
 	}
 
-	out := h.admit(r.Context(), review.Request)
-	out.response.UID = review.Request.UID
-	b, err := encodeReview(apiVersion, out.response)
+	req := rv.Request
+	ctx, cancel := admissionContext(r, start)
+	out := h.admit(ctx, req)
+	cancel()
+	out.response.UID = req.UID
+	b, err := encodeReview(rv.APIVersion, out.response)
 	if err != nil {
 		// Cannot happen with these types; admit without a patch all the same.
 		out = failOpen(out, "encode", err)
-		b, _ = encodeReview(apiVersion, out.response)
+		b, _ = encodeReview(rv.APIVersion, out.response)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if _, err := w.Write(b); err != nil {
-		h.opts.Log.Warn("write admission response", "uid", review.Request.UID, "err", err)
+		h.opts.Log.Warn("write admission response", "uid", req.UID, "err", err)
+	}
+	if !req.DryRun {
+		h.report(&out)
 	}
 
 	d := time.Since(start)
 	h.opts.Metrics.observe(out.result, out.reason, d)
 	level := slog.LevelInfo
-	attrs := []any{"uid", review.Request.UID, "namespace", review.Request.Namespace, "pod", out.pod,
-		"owner", out.owner, "result", out.result, "reason", out.reason, "dryRun", review.Request.DryRun != nil && *review.Request.DryRun,
+	attrs := []any{"uid", req.UID, "namespace", req.Namespace, "pod", out.pod,
+		"owner", out.ownerName(), "result", out.result, "reason", out.reason, "dryRun", req.DryRun,
 		"duration", d}
+	if out.notice != nil {
+		attrs = append(attrs, "unmonitored", out.notice.event)
+	}
 	if out.err != nil {
 		level = slog.LevelWarn
 		attrs = append(attrs, "err", out.err)
 	}
 	h.opts.Log.Log(context.Background(), level, "admission", attrs...)
 	return http.StatusOK, nil
+}
+
+// admissionContext bounds the admission by the time the API server waits
+// for the answer: it says so in the timeout query parameter (the webhook
+// configuration's timeoutSeconds, rounded up to a second), and an answer
+// that comes later is dropped, the pod admitted unmonitored without a word.
+// The owner and image lookups, each with a budget of its own, then also end
+// in time for the answer, with a margin for writing it.
+func admissionContext(r *http.Request, start time.Time) (context.Context, context.CancelFunc) {
+	timeout, err := time.ParseDuration(r.URL.Query().Get("timeout"))
+	if err != nil || timeout <= 0 {
+		return r.Context(), func() {}
+	}
+	margin := min(timeout/10, 250*time.Millisecond)
+	return context.WithDeadline(r.Context(), start.Add(timeout-margin))
+}
+
+// readBody reads the request body, at most MaxBodyBytes, in one buffer of
+// the size Content-Length announces when the client sent one (the API
+// server does): net/http ends such a body after that many bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if n := r.ContentLength; n > 0 && n <= MaxBodyBytes {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(body)
 }

@@ -7,19 +7,26 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/jobcheck/jobcheck/certs"
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 )
 
@@ -29,6 +36,7 @@ func testConfig() inject.Config {
 	c.AgentImage = "registry.example/jobcheck/agent:v1.2.3"
 	c.Pushgateway = "http://pushgateway.monitoring:9091"
 	c.Version = "v1.2.3"
+	c.Report = contract.ReportAttempt // serve's setting while its run watcher runs
 	return c
 }
 
@@ -167,4 +175,112 @@ func readFile(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// recordedEvent is one Event the handler recorded.
+type recordedEvent struct {
+	ref                        corev1.ObjectReference
+	eventType, reason, message string
+}
+
+// eventLog keeps the Events the handler records, in order (test double for
+// client-go's recorder: cmd/jobcheck-webhook tests the real one against a
+// real API server).
+type eventLog struct {
+	mu     sync.Mutex
+	events []recordedEvent
+}
+
+func (l *eventLog) Event(obj runtime.Object, eventType, reason, message string) {
+	ref, ok := obj.(*corev1.ObjectReference)
+	if !ok {
+		panic(fmt.Sprintf("Event on a %T, want an *ObjectReference", obj))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, recordedEvent{*ref, eventType, reason, message})
+}
+
+func (l *eventLog) Eventf(obj runtime.Object, eventType, reason, format string, args ...any) {
+	l.Event(obj, eventType, reason, fmt.Sprintf(format, args...))
+}
+
+func (l *eventLog) AnnotatedEventf(obj runtime.Object, _ map[string]string, eventType, reason, format string, args ...any) {
+	l.Event(obj, eventType, reason, fmt.Sprintf(format, args...))
+}
+
+func (l *eventLog) all() []recordedEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events)
+}
+
+// The Job that owns testPod's pods.
+const (
+	testJob    = "nightly-export-29345678"
+	testJobUID = "7b2d9b9f-5e2c-4c8f-8e8d-1f4f1f1f2b22"
+)
+
+// testPod is a pod of testJob as the Job controller creates it, with the
+// given containers (one with a command when none are given).
+func testPod(containers ...corev1.Container) *corev1.Pod {
+	if len(containers) == 0 {
+		containers = []corev1.Container{{Name: "export", Image: "registry.example/export:1", Command: []string{"/export"}}}
+	}
+	yes := true
+	return &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName: testJob + "-", Namespace: "team-a",
+			Labels:          map[string]string{"batch.kubernetes.io/job-name": testJob},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: testJob, UID: testJobUID, Controller: &yes}},
+		},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: containers},
+	}
+}
+
+// reviewOf is the AdmissionReview (v1) the API server sends for creating pod.
+func reviewOf(t testing.TB, pod *corev1.Pod, dryRun bool) []byte {
+	t.Helper()
+	raw, err := json.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	res := metav1.GroupVersionResource{Version: "v1", Resource: "pods"}
+	b, err := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID: "0a5f7c1e-1111-4c1e-9a0e-000000000009", Kind: kind, Resource: res, RequestKind: &kind, RequestResource: &res,
+			Namespace: pod.Namespace, Operation: admissionv1.Create, DryRun: &dryRun,
+			UserInfo: authnv1.UserInfo{Username: "system:serviceaccount:kube-system:job-controller"},
+			Object:   runtime.RawExtension{Raw: raw},
+			Options:  runtime.RawExtension{Raw: []byte(`{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}`)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// serveReview hands body to h without the network and decodes the answer,
+// which must be a 200 carrying a response that allows the pod.
+func serveReview(t testing.TB, h http.Handler, body []byte) *admissionv1.AdmissionResponse {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", rec.Code, rec.Body.Bytes())
+	}
+	var r admissionv1.AdmissionReview
+	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || r.Response == nil {
+		t.Fatalf("answer is not an AdmissionReview with a response: %v: %s", err, rec.Body.Bytes())
+	}
+	if !r.Response.Allowed {
+		t.Fatalf("pod denied: %+v", r.Response.Result)
+	}
+	return r.Response
 }

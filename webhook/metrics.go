@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 // Admission results, the values of the result label.
@@ -23,6 +25,9 @@ type Metrics struct {
 	admissions *prometheus.CounterVec
 	duration   prometheus.Histogram
 	inflight   prometheus.Gauge
+	// unmonitored counts the pods that opted in but run without jobcheck,
+	// or with some containers unwrapped (docs/webhook.md, "Skips").
+	unmonitored *prometheus.CounterVec
 }
 
 // NewMetrics registers the webhook's metrics. certNotAfter is asked at every
@@ -31,7 +36,7 @@ func NewMetrics(certNotAfter func() time.Time) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		admissions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jobcheck_webhook_admissions_total",
+			Name: contract.MetricWebhookAdmissions,
 			Help: "Admission requests answered, by result (injected, skipped, error) and reason.",
 		}, []string{"result", "reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -43,6 +48,10 @@ func NewMetrics(certNotAfter func() time.Time) *Metrics {
 			Name: "jobcheck_webhook_inflight_requests",
 			Help: "Admission requests being handled.",
 		}),
+		unmonitored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: contract.MetricWebhookUnmonitoredPods,
+			Help: "Pods that opted in to jobcheck but were admitted without monitoring, or with some containers unwrapped, by namespace, workload (job) and reason. Dry runs are not counted.",
+		}, []string{contract.LabelNamespace, contract.LabelJob, contract.LabelReason}),
 	}
 	certExpiry := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "jobcheck_webhook_certificate_expiry_timestamp_seconds",
@@ -54,10 +63,14 @@ func NewMetrics(certNotAfter func() time.Time) *Metrics {
 		}
 		return float64(t.Unix())
 	})
-	m.registry.MustRegister(m.admissions, m.duration, m.inflight, certExpiry,
+	m.registry.MustRegister(m.admissions, m.duration, m.inflight, m.unmonitored, certExpiry,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// Registerer is the registry /metrics serves, for the metrics of the
+// webhook's other parts (the run watcher, the image lookup, the certificate).
+func (m *Metrics) Registerer() prometheus.Registerer { return m.registry }
 
 // Handler serves the metrics in the Prometheus exposition formats.
 func (m *Metrics) Handler() http.Handler {

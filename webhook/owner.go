@@ -11,14 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/tools/cache"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
+	"github.com/jobcheck/jobcheck/workloads"
 )
 
 // Owners finds what is known of the Job a pod's owner reference points to,
@@ -27,42 +25,33 @@ type Owners interface {
 	Lookup(ctx context.Context, namespace string, job metav1.OwnerReference) (inject.Owner, error)
 }
 
-var jobsResource = batchv1.SchemeGroupVersion.WithResource("jobs")
-
-// settingsPrefix marks the annotations inject reads; the caches keep only
-// those, so that large annotations (last-applied-configuration) cost no memory.
+// settingsPrefix marks the annotations inject reads: a Job or CronJob
+// fetched on a cache miss keeps only those, as the cached ones do.
 const settingsPrefix = "jobcheck.io/"
 
-// OwnerCache answers owner lookups from informers on batch/v1 Jobs and
-// CronJobs. Jobs are watched as metadata only (annotations and owner
-// references are all that is needed, and a cluster may hold many thousands),
-// CronJobs in full but stripped to name, annotations, schedule and time zone.
-// A Job the cache has not seen yet (it was created a moment before its first
-// pod) is fetched directly, within getTimeout.
+// OwnerCache answers owner lookups from the webhook's shared, stripped
+// informers on Jobs, CronJobs and injected pods (package workloads), which
+// it builds and the run watcher reads too (Workloads). A Job the cache has
+// not seen yet (it was created a moment before its first pod) is fetched
+// directly, as metadata only, within getTimeout.
 type OwnerCache struct {
-	jobs       cache.GenericLister
-	cronJobs   batchlisters.CronJobLister
-	synced     []cache.InformerSynced
-	start      func(ctx context.Context)
+	cache      *workloads.Cache
 	getJob     func(ctx context.Context, namespace, name string) (*metav1.PartialObjectMetadata, error)
 	getCronJob func(ctx context.Context, namespace, name string) (*batchv1.CronJob, error)
 	getTimeout time.Duration
 }
 
-// NewOwnerCache builds the informers; nothing is listed until Start.
-// getTimeout bounds a direct GET on a cache miss (1s when zero).
+var jobsResource = batchv1.SchemeGroupVersion.WithResource("jobs")
+
+// NewOwnerCache builds the shared informers on client; nothing is listed
+// until Start. A lookup the cache cannot answer is a GET (a Job's through
+// meta) bounded by getTimeout (1s when zero).
 func NewOwnerCache(meta metadata.Interface, client kubernetes.Interface, getTimeout time.Duration) *OwnerCache {
 	if getTimeout <= 0 {
 		getTimeout = time.Second
 	}
-	metaFactory := metadatainformer.NewSharedInformerFactoryWithOptions(meta, 0, metadatainformer.WithTransform(stripJob))
-	jobs := metaFactory.ForResource(jobsResource)
-	typedFactory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(stripCronJob))
-	cronJobs := typedFactory.Batch().V1().CronJobs()
-	c := &OwnerCache{
-		jobs:       jobs.Lister(),
-		cronJobs:   cronJobs.Lister(),
-		synced:     []cache.InformerSynced{jobs.Informer().HasSynced, cronJobs.Informer().HasSynced},
+	return &OwnerCache{
+		cache:      workloads.New(client, 0),
 		getTimeout: getTimeout,
 		getJob: func(ctx context.Context, namespace, name string) (*metav1.PartialObjectMetadata, error) {
 			return meta.Resource(jobsResource).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
@@ -71,26 +60,18 @@ func NewOwnerCache(meta metadata.Interface, client kubernetes.Interface, getTime
 			return client.BatchV1().CronJobs(namespace).Get(ctx, name, metav1.GetOptions{})
 		},
 	}
-	c.start = func(ctx context.Context) {
-		metaFactory.Start(ctx.Done())
-		typedFactory.Start(ctx.Done())
-	}
-	return c
 }
 
-// Start starts the informers; they stop when ctx ends. It does not wait for
-// them to sync (see Synced).
-func (c *OwnerCache) Start(ctx context.Context) { c.start(ctx) }
+// Workloads returns the shared informers, for the run watcher (runs.New),
+// which must add its handlers before Start.
+func (c *OwnerCache) Workloads() *workloads.Cache { return c.cache }
 
-// Synced reports whether both caches hold a complete first listing.
-func (c *OwnerCache) Synced() bool {
-	for _, s := range c.synced {
-		if !s() {
-			return false
-		}
-	}
-	return true
-}
+// Start starts the shared informers; they stop when ctx ends. It does not
+// wait for them to sync (see Synced).
+func (c *OwnerCache) Start(ctx context.Context) { c.cache.Start(ctx) }
+
+// Synced reports whether the shared informers hold a complete first listing.
+func (c *OwnerCache) Synced() bool { return c.cache.Synced() }
 
 // Lookup returns the Job named by ref (in namespace) and, when a CronJob
 // controls that Job, the CronJob. A missing object is an error: the pod is
@@ -100,7 +81,7 @@ func (c *OwnerCache) Lookup(ctx context.Context, namespace string, ref metav1.Ow
 	if err != nil {
 		return inject.Owner{}, err
 	}
-	owner := inject.Owner{JobName: jobName(&job.ObjectMeta), JobAnnotations: job.Annotations}
+	owner := inject.Owner{JobName: contract.WorkloadName(job.Name, job.GenerateName), JobAnnotations: settings(job.Annotations)}
 	cref := metav1.GetControllerOfNoCopy(job)
 	if cref == nil || cref.Kind != "CronJob" || groupOf(cref.APIVersion) != batchv1.GroupName {
 		return owner, nil
@@ -110,7 +91,8 @@ func (c *OwnerCache) Lookup(ctx context.Context, namespace string, ref metav1.Ow
 		return inject.Owner{}, fmt.Errorf("job %s/%s: %w", namespace, job.Name, err)
 	}
 	owner.CronJobName = cj.Name
-	owner.CronJobAnnotations = cj.Annotations
+	owner.CronJobUID = cj.UID
+	owner.CronJobAnnotations = settings(cj.Annotations)
 	owner.Schedule = cj.Spec.Schedule
 	if cj.Spec.TimeZone != nil {
 		owner.TimeZone = *cj.Spec.TimeZone
@@ -118,11 +100,9 @@ func (c *OwnerCache) Lookup(ctx context.Context, namespace string, ref metav1.Ow
 	return owner, nil
 }
 
-func (c *OwnerCache) job(ctx context.Context, namespace, name string, uid types.UID) (*metav1.PartialObjectMetadata, error) {
-	if obj, err := c.jobs.ByNamespace(namespace).Get(name); err == nil {
-		if job, ok := obj.(*metav1.PartialObjectMetadata); ok && uidMatches(job.UID, uid) {
-			return job, nil
-		}
+func (c *OwnerCache) job(ctx context.Context, namespace, name string, uid types.UID) (*metav1.ObjectMeta, error) {
+	if job, ok := c.cache.Job(namespace, name); ok && uidMatches(job.UID, uid) {
+		return &job.ObjectMeta, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.getTimeout)
 	defer cancel()
@@ -133,11 +113,11 @@ func (c *OwnerCache) job(ctx context.Context, namespace, name string, uid types.
 	if !uidMatches(job.UID, uid) {
 		return nil, fmt.Errorf("get job %s/%s: it has uid %s, the pod's owner reference names uid %s", namespace, name, job.UID, uid)
 	}
-	return jobInfo(job), nil
+	return &job.ObjectMeta, nil
 }
 
 func (c *OwnerCache) cronJob(ctx context.Context, namespace, name string, uid types.UID) (*batchv1.CronJob, error) {
-	if cj, err := c.cronJobs.CronJobs(namespace).Get(name); err == nil && uidMatches(cj.UID, uid) {
+	if cj, ok := c.cache.CronJob(namespace, name); ok && uidMatches(cj.UID, uid) {
 		return cj, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.getTimeout)
@@ -149,7 +129,7 @@ func (c *OwnerCache) cronJob(ctx context.Context, namespace, name string, uid ty
 	if !uidMatches(cj.UID, uid) {
 		return nil, fmt.Errorf("get cronjob %s/%s: it has uid %s, the job's owner reference names uid %s", namespace, name, cj.UID, uid)
 	}
-	return cronJobInfo(cj), nil
+	return cj, nil
 }
 
 func notFoundOr(err error, kind, namespace, name string) error {
@@ -170,65 +150,8 @@ func groupOf(apiVersion string) string {
 	return gv.Group
 }
 
-// stripJob keeps what a lookup needs of a Job: identity, jobcheck.io
-// annotations and owner references.
-// jobName is the name a Job's runs are reported under. A Job made with
-// generateName (a new one per run, as workflow engines and scripts create
-// them) is reported under that prefix without its trailing dash, so its runs
-// share one Pushgateway group instead of leaving one group per run behind;
-// the offline injector names such a Job the same way.
-func jobName(m *metav1.ObjectMeta) string {
-	if p := strings.TrimRight(m.GenerateName, "-"); p != "" {
-		return p
-	}
-	return m.Name
-}
-
-func stripJob(obj any) (any, error) {
-	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		return jobInfo(m), nil
-	}
-	return obj, nil // a DeletedFinalStateUnknown tombstone
-}
-
-func jobInfo(m *metav1.PartialObjectMetadata) *metav1.PartialObjectMetadata {
-	return &metav1.PartialObjectMetadata{
-		TypeMeta: m.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            m.Name,
-			GenerateName:    m.GenerateName,
-			Namespace:       m.Namespace,
-			UID:             m.UID,
-			ResourceVersion: m.ResourceVersion,
-			Annotations:     settings(m.Annotations),
-			OwnerReferences: m.OwnerReferences,
-		},
-	}
-}
-
-// stripCronJob keeps identity, jobcheck.io annotations, schedule and time
-// zone; the job template, the bulk of a CronJob, is dropped.
-func stripCronJob(obj any) (any, error) {
-	if cj, ok := obj.(*batchv1.CronJob); ok {
-		return cronJobInfo(cj), nil
-	}
-	return obj, nil
-}
-
-func cronJobInfo(cj *batchv1.CronJob) *batchv1.CronJob {
-	return &batchv1.CronJob{
-		TypeMeta: cj.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            cj.Name,
-			Namespace:       cj.Namespace,
-			UID:             cj.UID,
-			ResourceVersion: cj.ResourceVersion,
-			Annotations:     settings(cj.Annotations),
-		},
-		Spec: batchv1.CronJobSpec{Schedule: cj.Spec.Schedule, TimeZone: cj.Spec.TimeZone},
-	}
-}
-
+// settings keeps the jobcheck.io annotations (a cached object has only
+// those already; one fetched on a miss has them all).
 func settings(annotations map[string]string) map[string]string {
 	var out map[string]string
 	for k, v := range annotations {

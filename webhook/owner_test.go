@@ -20,12 +20,12 @@ import (
 	"github.com/jobcheck/jobcheck/inject"
 )
 
-// Owner lookup logic against client-go's fake clients (the real API server
-// is exercised by the cluster tests).
+// Owner lookup logic against client-go's fake clients (the informers'
+// behaviour on a real API server is tested in package workloads, the
+// admission path by the cluster tests).
 
-func fakeJob(name string, uid types.UID, annotations map[string]string, owner *metav1.OwnerReference) *metav1.PartialObjectMetadata {
-	j := &metav1.PartialObjectMetadata{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+func fakeJob(name string, uid types.UID, annotations map[string]string, owner *metav1.OwnerReference) *batchv1.Job {
+	j := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-a", UID: uid, Annotations: annotations},
 	}
 	if owner != nil {
@@ -47,24 +47,11 @@ func cronRef() *metav1.OwnerReference {
 	return &metav1.OwnerReference{APIVersion: "batch/v1", Kind: "CronJob", Name: "nightly-export", UID: "cj-uid", Controller: ptr.To(true)}
 }
 
-func fakeClients(objs ...runtime.Object) (*metafake.FakeMetadataClient, *kubefake.Clientset) {
-	scheme := metafake.NewTestScheme()
-	metav1.AddMetaToScheme(scheme)
-	var metaObjs, typedObjs []runtime.Object
-	for _, o := range objs {
-		if _, ok := o.(*metav1.PartialObjectMetadata); ok {
-			metaObjs = append(metaObjs, o)
-		} else {
-			typedObjs = append(typedObjs, o)
-		}
-	}
-	return metafake.NewSimpleMetadataClient(scheme, metaObjs...), kubefake.NewClientset(typedObjs...)
-}
-
 var wantCronOwner = inject.Owner{
 	JobName:            "nightly-export-29345678",
 	JobAnnotations:     map[string]string{"jobcheck.io/max-age": "1h"},
 	CronJobName:        "nightly-export",
+	CronJobUID:         "cj-uid",
 	CronJobAnnotations: map[string]string{"jobcheck.io/enabled": "true"},
 	Schedule:           "0 3 * * *",
 	TimeZone:           "Europe/Berlin",
@@ -87,9 +74,25 @@ func gets(actions []clienttesting.Action) int {
 	return n
 }
 
+// newOwners serves objs from a fake clientset (the informers, CronJob GETs)
+// and their Jobs as metadata from a fake metadata client (Job GETs).
+func newOwners(objs ...runtime.Object) (*OwnerCache, *kubefake.Clientset, *metafake.FakeMetadataClient) {
+	scheme := metafake.NewTestScheme()
+	metav1.AddMetaToScheme(scheme)
+	var metaObjs []runtime.Object
+	for _, o := range objs {
+		if j, ok := o.(*batchv1.Job); ok {
+			metaObjs = append(metaObjs, &metav1.PartialObjectMetadata{
+				TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}, ObjectMeta: j.ObjectMeta})
+		}
+	}
+	client := kubefake.NewClientset(objs...)
+	meta := metafake.NewSimpleMetadataClient(scheme, metaObjs...)
+	return NewOwnerCache(meta, client, time.Second), client, meta
+}
+
 func TestLookupServedFromTheCaches(t *testing.T) {
-	meta, client := fakeClients(cronJobObjects()...)
-	c := NewOwnerCache(meta, client, time.Second)
+	c, client, meta := newOwners(cronJobObjects()...)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if c.Synced() {
@@ -103,8 +106,8 @@ func TestLookupServedFromTheCaches(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	meta.ClearActions()
 	client.ClearActions()
+	meta.ClearActions()
 
 	got, err := c.Lookup(ctx, "team-a", metav1.OwnerReference{Kind: "Job", Name: "nightly-export-29345678", UID: "job-uid"})
 	if err != nil {
@@ -113,14 +116,13 @@ func TestLookupServedFromTheCaches(t *testing.T) {
 	if !reflect.DeepEqual(got, wantCronOwner) {
 		t.Errorf("owner = %+v\nwant %+v", got, wantCronOwner)
 	}
-	if n := gets(meta.Actions()) + gets(client.Actions()); n != 0 {
+	if n := gets(client.Actions()) + gets(meta.Actions()); n != 0 {
 		t.Errorf("%d direct GETs for objects in the cache, want 0", n)
 	}
 }
 
 func TestLookupGetsWhatTheCacheHasNotSeen(t *testing.T) {
-	meta, client := fakeClients(cronJobObjects()...)
-	c := NewOwnerCache(meta, client, time.Second) // not started: every lookup misses the cache
+	c, client, meta := newOwners(cronJobObjects()...) // not started: every lookup misses the cache
 	got, err := c.Lookup(context.Background(), "team-a", metav1.OwnerReference{Kind: "Job", Name: "nightly-export-29345678", UID: "job-uid"})
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +136,8 @@ func TestLookupGetsWhatTheCacheHasNotSeen(t *testing.T) {
 }
 
 func TestLookupPlainJob(t *testing.T) {
-	meta, client := fakeClients(fakeJob("db-migrate", "job-uid", map[string]string{"jobcheck.io/enabled": "true"}, nil))
-	got, err := NewOwnerCache(meta, client, time.Second).Lookup(context.Background(), "team-a", metav1.OwnerReference{Name: "db-migrate"})
+	c, _, _ := newOwners(fakeJob("db-migrate", "job-uid", map[string]string{"jobcheck.io/enabled": "true"}, nil))
+	got, err := c.Lookup(context.Background(), "team-a", metav1.OwnerReference{Name: "db-migrate"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +168,8 @@ func TestLookupErrors(t *testing.T) {
 		},
 		{
 			name: "API server failing", ref: metav1.OwnerReference{Name: "x"},
-			react: func(m *metafake.FakeMetadataClient) {
-				m.PrependReactor("get", "jobs", func(clienttesting.Action) (bool, runtime.Object, error) {
+			react: func(c *metafake.FakeMetadataClient) {
+				c.PrependReactor("get", "jobs", func(clienttesting.Action) (bool, runtime.Object, error) {
 					return true, nil, errors.New("etcdserver: request timed out")
 				})
 			},
@@ -176,11 +178,11 @@ func TestLookupErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			meta, client := fakeClients(tc.objs...)
+			c, _, meta := newOwners(tc.objs...)
 			if tc.react != nil {
 				tc.react(meta)
 			}
-			_, err := NewOwnerCache(meta, client, time.Second).Lookup(context.Background(), "team-a", tc.ref)
+			_, err := c.Lookup(context.Background(), "team-a", tc.ref)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}
@@ -193,8 +195,8 @@ func TestLookupErrors(t *testing.T) {
 func TestLookupGeneratedJobUsesItsPrefix(t *testing.T) {
 	j := fakeJob("backup-x7k2p", "job-uid", map[string]string{"jobcheck.io/enabled": "true"}, nil)
 	j.GenerateName = "backup-"
-	meta, client := fakeClients(j)
-	got, err := NewOwnerCache(meta, client, time.Second).Lookup(context.Background(), "team-a", metav1.OwnerReference{Name: "backup-x7k2p"})
+	c, _, _ := newOwners(j)
+	got, err := c.Lookup(context.Background(), "team-a", metav1.OwnerReference{Name: "backup-x7k2p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,17 +205,20 @@ func TestLookupGeneratedJobUsesItsPrefix(t *testing.T) {
 	}
 }
 
-func TestStripKeepsOnlyWhatLookupNeeds(t *testing.T) {
-	obj, _ := stripCronJob(fakeCronJob())
-	cj := obj.(*batchv1.CronJob)
-	if len(cj.Annotations) != 1 || cj.Spec.JobTemplate.Labels != nil || cj.Spec.Schedule != "0 3 * * *" || *cj.Spec.TimeZone != "Europe/Berlin" {
-		t.Errorf("stripped cronjob = %+v", cj)
+// The shared informers the run watcher reads are the lookup's own.
+func TestWorkloadsAreTheLookupsInformers(t *testing.T) {
+	c, _, _ := newOwners(cronJobObjects()...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.Start(ctx)
+	if !c.Workloads().WaitForSync(ctx) {
+		t.Fatal("never synced")
 	}
-	j := fakeJob("a", "u", map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{}"}, cronRef())
-	j.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager"}}
-	obj, _ = stripJob(j)
-	sj := obj.(*metav1.PartialObjectMetadata)
-	if sj.Annotations != nil || sj.ManagedFields != nil || len(sj.OwnerReferences) != 1 || sj.UID != "u" {
-		t.Errorf("stripped job = %+v", sj)
+	if !c.Synced() {
+		t.Error("the lookup's caches not synced once the shared ones are")
+	}
+	j, ok := c.Workloads().Job("team-a", "nightly-export-29345678")
+	if !ok || len(j.Annotations) != 1 {
+		t.Errorf("shared cache job = %+v, %v; want it stripped to its jobcheck.io annotation", j, ok)
 	}
 }

@@ -36,7 +36,7 @@ func TestPatchReproducesTheInjectedPod(t *testing.T) {
 			if name == "golden job-two-containers" {
 				o = inject.Owner{JobName: "db-migrate"}
 			}
-			res := inject.Pod(&pod, o, testConfig())
+			res := inject.Pod(&pod, o, nil, testConfig())
 			if !res.Injected {
 				t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
 			}
