@@ -9,9 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // File names written by Bundle.Write: the names of a kubernetes.io/tls Secret,
@@ -31,7 +29,8 @@ type Bundle struct {
 
 // Generate makes a self-signed CA and a serving certificate for the given DNS
 // names and IP addresses, both valid for validity. It is meant for development
-// and tests; in a cluster cert-manager issues the certificate.
+// and tests; in a cluster the webhook manages its own certificate (Manager) or
+// cert-manager issues it.
 func Generate(dnsNames, ips []string, validity time.Duration) (Bundle, error) {
 	if len(dnsNames) == 0 && len(ips) == 0 {
 		return Bundle{}, errors.New("generate certificate: need at least one DNS name or IP address")
@@ -44,57 +43,16 @@ func Generate(dnsNames, ips []string, validity time.Duration) (Bundle, error) {
 	if validity <= 0 {
 		return Bundle{}, fmt.Errorf("generate certificate: validity %v is not positive", validity)
 	}
-	duration := &metav1.Duration{Duration: validity}
-	ecdsa := &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: pki.ECCurve256}
-
-	caSpec := &cmapi.Certificate{Spec: cmapi.CertificateSpec{
-		CommonName: "jobcheck-webhook-ca",
-		IsCA:       true,
-		Duration:   duration,
-		PrivateKey: ecdsa,
-	}}
-	caKey, err := pki.GeneratePrivateKeyForCertificate(caSpec)
+	now := time.Now()
+	ca, err := newAuthority(now, validity)
 	if err != nil {
-		return Bundle{}, fmt.Errorf("generate CA key: %w", err)
+		return Bundle{}, fmt.Errorf("generate certificate: %w", err)
 	}
-	caTemplate, err := pki.CertificateTemplateFromCertificate(caSpec)
+	certPEM, keyPEM, err := ca.issue(dnsNames, ips, now, validity)
 	if err != nil {
-		return Bundle{}, fmt.Errorf("build CA template: %w", err)
+		return Bundle{}, fmt.Errorf("generate certificate: %w", err)
 	}
-	caPEM, caCert, err := pki.SignCertificate(caTemplate, caTemplate, caKey.Public(), caKey)
-	if err != nil {
-		return Bundle{}, fmt.Errorf("self-sign CA: %w", err)
-	}
-
-	commonName := "jobcheck-webhook"
-	if len(dnsNames) > 0 {
-		commonName = dnsNames[0]
-	}
-	servingSpec := &cmapi.Certificate{Spec: cmapi.CertificateSpec{
-		CommonName:  commonName,
-		DNSNames:    dnsNames,
-		IPAddresses: ips,
-		Duration:    duration,
-		PrivateKey:  ecdsa,
-		Usages:      []cmapi.KeyUsage{cmapi.UsageDigitalSignature, cmapi.UsageServerAuth},
-	}}
-	key, err := pki.GeneratePrivateKeyForCertificate(servingSpec)
-	if err != nil {
-		return Bundle{}, fmt.Errorf("generate serving key: %w", err)
-	}
-	template, err := pki.CertificateTemplateFromCertificate(servingSpec)
-	if err != nil {
-		return Bundle{}, fmt.Errorf("build serving certificate template: %w", err)
-	}
-	certPEM, _, err := pki.SignCertificate(template, caCert, key.Public(), caKey)
-	if err != nil {
-		return Bundle{}, fmt.Errorf("sign serving certificate: %w", err)
-	}
-	keyPEM, err := pki.EncodePKCS8PrivateKey(key)
-	if err != nil {
-		return Bundle{}, fmt.Errorf("encode serving key: %w", err)
-	}
-	return Bundle{CA: caPEM, Cert: certPEM, Key: keyPEM}, nil
+	return Bundle{CA: ca.certPEM, Cert: certPEM, Key: keyPEM}, nil
 }
 
 // Leaf parses the serving certificate.

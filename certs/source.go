@@ -1,8 +1,3 @@
-// Package certs is the webhook's serving certificate: read from files and
-// reloaded when they change (cert-manager's pkg/server/tls file source), so a
-// certificate rotated by cert-manager is served without a restart; and a
-// self-signed CA plus serving certificate for development and tests
-// (cert-manager's pkg/util/pki).
 package certs
 
 import (
@@ -77,6 +72,10 @@ func (s *Source) Loaded() bool {
 	_, err := s.file.GetCertificate(nil)
 	return err == nil
 }
+
+// Ready reports whether a certificate is loaded: with cert-manager, the
+// caBundle is cert-manager's to keep (its CA injector).
+func (s *Source) Ready() bool { return s.Loaded() }
 
 // NotAfter is the expiry of the certificate being served (zero when none is loaded).
 func (s *Source) NotAfter() time.Time {

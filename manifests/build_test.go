@@ -1,14 +1,72 @@
 package manifests
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sort"
 	"testing"
 
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
+
+// The static manifests, generated from the Helm chart (charts/jobcheck) by
+// `go -C hack/chart run . generate`; that module's tests fail when they
+// differ from the chart. These tests check what users of either rely on.
+const (
+	install            = "install.yaml"              // the webhook keeps its own certificate
+	installCertManager = "install-cert-manager.yaml" // cert-manager issues it
+)
+
+var installs = []string{install, installCertManager}
+
+// load reads a multi-document YAML file as `kubectl apply -f` would, and
+// fails the test on a document it cannot parse or a duplicate object.
+func load(t *testing.T, file string) objects {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := objects{}
+	dec := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if obj == nil {
+			continue
+		}
+		var head struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		data, err := yaml.Marshal(obj)
+		if err == nil {
+			err = yaml.Unmarshal(data, &head)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		k := key(head.Kind, head.Metadata.Namespace, head.Metadata.Name)
+		if _, dup := out[k]; dup {
+			t.Fatalf("%s: two objects %s", file, k)
+		}
+		out[k] = data
+	}
+	return out
+}
 
 // objects is the output of one kustomization: each object's JSON by its key.
 type objects map[string][]byte

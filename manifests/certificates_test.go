@@ -15,7 +15,7 @@ import (
 // serving certificate names the Service the API server calls and lands in the
 // Secret the Deployment mounts.
 func TestCertificateChain(t *testing.T) {
-	objs := build(t, "overlays/default")
+	objs := load(t, installCertManager)
 	var cfg admissionregistrationv1.MutatingWebhookConfiguration
 	objs.decode(t, "MutatingWebhookConfiguration", "", "jobcheck", &cfg)
 	ns, name, ok := strings.Cut(cfg.Annotations["cert-manager.io/inject-ca-from"], "/")

@@ -36,7 +36,12 @@ func webhookContainer(t *testing.T, dep appsv1.Deployment) corev1.Container {
 // Security Admission's own "restricted" checks (k8s.io/pod-security-admission),
 // which the jobcheck-system namespace enforces, admit them.
 func TestDeploymentIsHardened(t *testing.T) {
-	objs := build(t, "overlays/default")
+	for _, f := range installs {
+		t.Run(f, func(t *testing.T) { deploymentIsHardened(t, load(t, f)) })
+	}
+}
+
+func deploymentIsHardened(t *testing.T, objs objects) {
 	dep := webhookDeployment(t, objs)
 	c := webhookContainer(t, dep)
 	pod := dep.Spec.Template.Spec
@@ -87,14 +92,86 @@ func TestDeploymentIsHardened(t *testing.T) {
 }
 
 // TestDeploymentServesWhatTheWebhookExpects checks the wiring users never see
-// but depend on: the probes hit /readyz and /healthz on the metrics port, the
-// flags name the mounted certificate Secret's files, and the agent image the
-// webhook injects has the same tag as the webhook's own image.
+// but depend on: the probes hit /readyz and /healthz on the metrics port; the
+// certificate flags name what the same file ships (the Secret and webhook
+// configuration the webhook keeps, or the Secret cert-manager writes, mounted
+// where the flags read it); the agent image the webhook injects has the
+// webhook's own tag; the Go runtime is given the memory limit.
 func TestDeploymentServesWhatTheWebhookExpects(t *testing.T) {
-	objs := build(t, "overlays/default")
-	dep := webhookDeployment(t, objs)
-	c := webhookContainer(t, dep)
+	for _, f := range installs {
+		t.Run(f, func(t *testing.T) {
+			objs := load(t, f)
+			dep := webhookDeployment(t, objs)
+			c := webhookContainer(t, dep)
+			flags := probesAndFlags(t, c)
+			_, wh := shippedWebhook(t, objs)
+			host := wh.ClientConfig.Service.Name + "." + wh.ClientConfig.Service.Namespace + ".svc"
 
+			if f == installCertManager {
+				mount := ""
+				for _, m := range c.VolumeMounts {
+					for _, v := range dep.Spec.Template.Spec.Volumes {
+						if v.Name == m.Name && v.Secret != nil && v.Secret.SecretName == "jobcheck-webhook-tls" {
+							mount = m.MountPath
+						}
+					}
+				}
+				if mount == "" {
+					t.Fatal("Secret jobcheck-webhook-tls is not mounted in the webhook container")
+				}
+				if flags["--tls-cert-file"] != mount+"/tls.crt" || flags["--tls-key-file"] != mount+"/tls.key" {
+					t.Errorf("--tls-cert-file=%s --tls-key-file=%s, want the Secret's tls.crt and tls.key under %s",
+						flags["--tls-cert-file"], flags["--tls-key-file"], mount)
+				}
+			} else {
+				ns, name, _ := strings.Cut(flags["--cert-secret"], "/")
+				if ns != dep.Namespace || name == "" {
+					t.Errorf("--cert-secret=%s: want a Secret in the webhook's namespace %s", flags["--cert-secret"], dep.Namespace)
+				}
+				objs.decode(t, "Secret", ns, name, new(corev1.Secret))
+				if flags["--cert-webhook-configuration"] != "jobcheck" {
+					t.Errorf("--cert-webhook-configuration=%s, want the shipped configuration jobcheck", flags["--cert-webhook-configuration"])
+				}
+				if names := strings.Split(flags["--cert-dns-names"], ","); names[0] != host {
+					t.Errorf("--cert-dns-names=%s: want %s, the name the API server dials, first", flags["--cert-dns-names"], host)
+				}
+			}
+			if flags["--pushgateway"] == "" {
+				t.Error("no --pushgateway flag")
+			}
+
+			// --agent-image=$(AGENT_IMAGE), the agent at the webhook's own tag.
+			agent := ""
+			var memory *corev1.EnvVar
+			for _, e := range c.Env {
+				switch e.Name {
+				case "AGENT_IMAGE":
+					agent = e.Value
+				case "JOBCHECK_MEMORY_LIMIT":
+					memory = &e
+				case "GOMEMLIMIT":
+					t.Error("GOMEMLIMIT is set: equal to the limit, it leaves the runtime no headroom; the webhook sets 90%")
+				}
+			}
+			if flags["--agent-image"] != "$(AGENT_IMAGE)" {
+				t.Errorf("--agent-image=%s, want $(AGENT_IMAGE)", flags["--agent-image"])
+			}
+			_, webhookTag, _ := strings.Cut(c.Image, ":")
+			_, agentTag, _ := strings.Cut(agent, ":")
+			if webhookTag == "" || agentTag != webhookTag {
+				t.Errorf("image %s injects agent image %q, want the agent at tag %s", c.Image, agent, webhookTag)
+			}
+			if memory == nil || memory.ValueFrom == nil || memory.ValueFrom.ResourceFieldRef == nil ||
+				memory.ValueFrom.ResourceFieldRef.Resource != "limits.memory" {
+				t.Errorf("JOBCHECK_MEMORY_LIMIT = %+v, want the container's limits.memory", memory)
+			}
+		})
+	}
+}
+
+// probesAndFlags checks the probes and returns the serve flags by name.
+func probesAndFlags(t *testing.T, c corev1.Container) map[string]string {
+	t.Helper()
 	ports := map[string]int32{}
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
@@ -119,54 +196,21 @@ func TestDeploymentServesWhatTheWebhookExpects(t *testing.T) {
 			t.Errorf("%s = %s on port %v, want %s on 8080", tc.what, tc.probe.HTTPGet.Path, tc.probe.HTTPGet.Port.String(), tc.path)
 		}
 	}
-
 	if len(c.Args) == 0 || c.Args[0] != "serve" {
-		t.Errorf("args = %v, want serve first", c.Args)
+		t.Fatalf("args = %v, want serve first", c.Args)
 	}
 	flags := map[string]string{}
 	for _, a := range c.Args[1:] {
 		name, value, _ := strings.Cut(a, "=")
 		flags[name] = value
 	}
-	mount := ""
-	for _, m := range c.VolumeMounts {
-		for _, v := range dep.Spec.Template.Spec.Volumes {
-			if v.Name == m.Name && v.Secret != nil && v.Secret.SecretName == "jobcheck-webhook-tls" {
-				mount = m.MountPath
-			}
-		}
-	}
-	if mount == "" {
-		t.Fatal("Secret jobcheck-webhook-tls is not mounted in the webhook container")
-	}
-	if flags["--tls-cert-file"] != mount+"/tls.crt" || flags["--tls-key-file"] != mount+"/tls.key" {
-		t.Errorf("--tls-cert-file=%s --tls-key-file=%s, want the Secret's tls.crt and tls.key under %s",
-			flags["--tls-cert-file"], flags["--tls-key-file"], mount)
-	}
-	if flags["--pushgateway"] == "" {
-		t.Error("no --pushgateway flag")
-	}
-
-	// --agent-image=$(AGENT_IMAGE), set by the overlay's images: entry.
-	agent := ""
-	for _, e := range c.Env {
-		if e.Name == "AGENT_IMAGE" {
-			agent = e.Value
-		}
-	}
-	if flags["--agent-image"] != "$(AGENT_IMAGE)" {
-		t.Errorf("--agent-image=%s, want $(AGENT_IMAGE)", flags["--agent-image"])
-	}
-	_, webhookTag, _ := strings.Cut(c.Image, ":")
-	if webhookTag == "" || agent != "jobcheck/agent:"+webhookTag {
-		t.Errorf("image %s injects agent image %q, want jobcheck/agent:%s", c.Image, agent, webhookTag)
-	}
+	return flags
 }
 
 // TestDisruptionBudgetKeepsOneWebhook checks that a drain can never take both
 // webhook replicas at once, and never blocks forever.
 func TestDisruptionBudgetKeepsOneWebhook(t *testing.T) {
-	objs := build(t, "overlays/default")
+	objs := load(t, install)
 	dep := webhookDeployment(t, objs)
 	var pdb policyv1.PodDisruptionBudget
 	objs.decode(t, "PodDisruptionBudget", "jobcheck-system", "jobcheck-webhook", &pdb)

@@ -8,16 +8,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// kustomizations are every directory users may `kubectl apply -k`.
+// kustomizations are the directories users may `kubectl apply -k`.
 var kustomizations = []string{
-	"base",
-	"overlays/default",
-	"overlays/prometheus-operator",
 	"prometheus",
 	"examples",
 }
@@ -27,6 +25,11 @@ var kustomizations = []string{
 // in this module: they are checked field by field in prometheus_test.go.
 var typed = map[string]func() any{
 	"v1/Namespace":                                    func() any { return &corev1.Namespace{} },
+	"v1/Secret":                                       func() any { return &corev1.Secret{} },
+	"v1/ConfigMap":                                    func() any { return &corev1.ConfigMap{} },
+	"networking.k8s.io/v1/NetworkPolicy":              func() any { return &networkingv1.NetworkPolicy{} },
+	"rbac.authorization.k8s.io/v1/Role":               func() any { return &rbacv1.Role{} },
+	"rbac.authorization.k8s.io/v1/RoleBinding":        func() any { return &rbacv1.RoleBinding{} },
 	"v1/ServiceAccount":                               func() any { return &corev1.ServiceAccount{} },
 	"v1/Service":                                      func() any { return &corev1.Service{} },
 	"apps/v1/Deployment":                              func() any { return &appsv1.Deployment{} },
@@ -43,15 +46,21 @@ var typed = map[string]func() any{
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return &map[string]any{} },
 }
 
-// TestKustomizationsBuild builds every kustomization and decodes every object
-// strictly into its API type, so a misspelt or misplaced field fails here
-// rather than on a user's cluster.
-func TestKustomizationsBuild(t *testing.T) {
+// TestEveryObjectDecodes reads every static manifest and builds every
+// kustomization, and decodes every object strictly into its API type, so a
+// misspelt or misplaced field fails here rather than on a user's cluster.
+func TestEveryObjectDecodes(t *testing.T) {
+	sources := map[string]objects{}
+	for _, f := range installs {
+		sources[f] = load(t, f)
+	}
 	for _, dir := range kustomizations {
-		t.Run(dir, func(t *testing.T) {
-			objs := build(t, dir)
+		sources[dir+"/"] = build(t, dir)
+	}
+	for name, objs := range sources {
+		t.Run(name, func(t *testing.T) {
 			if len(objs) == 0 {
-				t.Fatalf("%s builds to nothing", dir)
+				t.Fatalf("%s holds nothing", name)
 			}
 			for k, data := range objs {
 				var head struct {

@@ -156,8 +156,11 @@ func TestScrapeConfigsMatchTheRules(t *testing.T) {
 	if len(pgw) != 1 || !pgw[0].HonorLabels {
 		t.Errorf("scrape-config.yaml = %+v, want one Pushgateway job with honor_labels: true", pgw)
 	}
-	if len(wh) != 1 || wh[0].JobName != "jobcheck-webhook" {
-		t.Errorf("scrape-config-webhook.yaml = %+v, want one job named jobcheck-webhook", wh)
+	// JobcheckJobNotMonitored aggregates the webhook's counter by the
+	// workload's namespace and job labels: without honor_labels the scrape
+	// would rename them exported_namespace and exported_job.
+	if len(wh) != 1 || wh[0].JobName != "jobcheck-webhook" || !wh[0].HonorLabels {
+		t.Errorf("scrape-config-webhook.yaml = %+v, want one job named jobcheck-webhook with honor_labels: true", wh)
 	}
 	if down := alerts(t)["JobcheckWebhookDown"]; !strings.Contains(down.Expr, `job="jobcheck-webhook"`) {
 		t.Errorf("JobcheckWebhookDown expr %q does not look for job=\"jobcheck-webhook\"", down.Expr)
@@ -171,7 +174,10 @@ func TestScrapeConfigsMatchTheRules(t *testing.T) {
 			Selector struct {
 				MatchLabels map[string]string `json:"matchLabels"`
 			} `json:"selector"`
-			JobLabel string `json:"jobLabel"`
+			JobLabel  string `json:"jobLabel"`
+			Endpoints []struct {
+				HonorLabels bool `json:"honorLabels"`
+			} `json:"endpoints"`
 		} `json:"spec"`
 	}
 	objs := build(t, "prometheus")
@@ -185,7 +191,7 @@ func TestScrapeConfigsMatchTheRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	if sm.Spec.JobLabel != "" || !slices.Equal(sm.Spec.NamespaceSelector.MatchNames, []string{"jobcheck-system"}) ||
-		sm.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "jobcheck-webhook" {
-		t.Errorf("ServiceMonitor %s = %+v, want the jobcheck-webhook Service in jobcheck-system, job label from its name", name, sm.Spec)
+		sm.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "jobcheck-webhook" || len(sm.Spec.Endpoints) != 1 || !sm.Spec.Endpoints[0].HonorLabels {
+		t.Errorf("ServiceMonitor %s = %+v, want the jobcheck-webhook Service in jobcheck-system, job label from its name, honorLabels", name, sm.Spec)
 	}
 }

@@ -32,7 +32,12 @@ func shippedWebhook(t *testing.T, objs objects) (admissionregistrationv1.Mutatin
 // failing or slowing a pod creation: fail-open, no side effects, a short
 // timeout, Pod CREATE only, reached through the shipped Service at /mutate.
 func TestWebhookNeverBlocksPods(t *testing.T) {
-	objs := build(t, "overlays/default")
+	for _, f := range installs {
+		t.Run(f, func(t *testing.T) { webhookNeverBlocksPods(t, f, load(t, f)) })
+	}
+}
+
+func webhookNeverBlocksPods(t *testing.T, file string, objs objects) {
 	cfg, wh := shippedWebhook(t, objs)
 
 	if wh.Name != "pods.jobcheck.io" {
@@ -41,8 +46,10 @@ func TestWebhookNeverBlocksPods(t *testing.T) {
 	if wh.FailurePolicy == nil || *wh.FailurePolicy != admissionregistrationv1.Ignore {
 		t.Errorf("failurePolicy = %s, want Ignore (a webhook that is down must not block pods)", show(wh.FailurePolicy))
 	}
-	if wh.SideEffects == nil || *wh.SideEffects != admissionregistrationv1.SideEffectClassNone {
-		t.Errorf("sideEffects = %s, want None", show(wh.SideEffects))
+	// The webhook records Events about pods it could not monitor, never on
+	// a dry run: `kubectl apply --dry-run=server` of a Job still works.
+	if wh.SideEffects == nil || *wh.SideEffects != admissionregistrationv1.SideEffectClassNoneOnDryRun {
+		t.Errorf("sideEffects = %s, want NoneOnDryRun", show(wh.SideEffects))
 	}
 	if wh.TimeoutSeconds == nil || *wh.TimeoutSeconds > 10 || *wh.TimeoutSeconds < 1 {
 		t.Errorf("timeoutSeconds = %s, want set and at most 10", show(wh.TimeoutSeconds))
@@ -66,9 +73,18 @@ func TestWebhookNeverBlocksPods(t *testing.T) {
 		t.Errorf("rule scope = %s, want Namespaced", show(r.Scope))
 	}
 
-	// The CA comes from cert-manager's serving Certificate.
-	if got := cfg.Annotations["cert-manager.io/inject-ca-from"]; got != "jobcheck-system/jobcheck-webhook" {
-		t.Errorf("annotation cert-manager.io/inject-ca-from = %q, want jobcheck-system/jobcheck-webhook", got)
+	// The CA comes from cert-manager's serving Certificate, or the webhook
+	// writes it; either way the shipped caBundle is empty, so that
+	// `kubectl apply` and Helm upgrades never overwrite it.
+	want := ""
+	if file == installCertManager {
+		want = "jobcheck-system/jobcheck-webhook"
+	}
+	if got := cfg.Annotations["cert-manager.io/inject-ca-from"]; got != want {
+		t.Errorf("annotation cert-manager.io/inject-ca-from = %q, want %q", got, want)
+	}
+	if len(wh.ClientConfig.CABundle) > 0 {
+		t.Error("a caBundle is shipped")
 	}
 	// The API server calls the Service, which must exist and lead to the
 	// webhook container's HTTPS port.
@@ -92,7 +108,7 @@ func TestWebhookNeverBlocksPods(t *testing.T) {
 // the API server does: labelled namespaces match; unlabelled ones, system
 // namespaces and jobcheck's own never do, even when labelled.
 func TestWebhookOnlySeesOptedInNamespaces(t *testing.T) {
-	objs := build(t, "overlays/default")
+	objs := load(t, install)
 	_, wh := shippedWebhook(t, objs)
 	sel, err := metav1.LabelSelectorAsSelector(wh.NamespaceSelector)
 	if err != nil {
@@ -132,7 +148,7 @@ func TestWebhookOnlySeesOptedInNamespaces(t *testing.T) {
 // condition that failed to compile would never match (failurePolicy Ignore),
 // so the Job case also proves the expression compiles.
 func TestWebhookOnlySeesJobPods(t *testing.T) {
-	_, wh := shippedWebhook(t, build(t, "overlays/default"))
+	_, wh := shippedWebhook(t, load(t, install))
 	if len(wh.MatchConditions) == 0 {
 		t.Fatal("no matchConditions: every pod of a labelled namespace would reach the webhook")
 	}
