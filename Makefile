@@ -6,7 +6,9 @@ GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 BIN      := bin
 PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7
 
-.PHONY: all build agent webhook test test-unit test-rules test-e2e lint bench fuzz demo demo-down images clean deps
+IMAGES   ?= dist/images
+
+.PHONY: all build agent webhook test test-unit test-rules test-e2e lint bench fuzz demo demo-down images push dashboard manifests kube-bin clean deps
 
 all: build
 
@@ -29,11 +31,16 @@ webhook:
 deps:
 	hack/deps.sh all
 
-## test: every test: unit and real-Pushgateway tests, alert rules, then the real cluster
-test: deps lint test-unit test-rules test-e2e
+## test: every test: unit, real-Pushgateway and real-API-server tests, alert rules, then the real cluster
+test: deps kube-bin lint test-unit test-rules test-e2e
+
+## kube-bin: the Kubernetes binaries the API-server tests and the real cluster run (test/e2e/bin)
+kube-bin:
+	hack/e2e.sh build
 
 test-unit:
 	$(GO) test -count=1 ./...
+	$(GO) -C hack/chart test -count=1 ./...                 # the Helm chart, rendered with Helm's library
 	$(GO) test -count=1 -tags bench -run Test ./test/bench   # the benchmark harness's own parsers and maths
 
 test-rules:
@@ -46,6 +53,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) -C hack/chart vet ./...
 	$(GO) vet -tags bench ./test/bench
 
 ## bench: every figure of BENCHMARKS.md
@@ -65,11 +73,24 @@ demo: deps
 demo-down:
 	hack/e2e.sh down
 
-## images: both images with a Docker engine (linux/amd64 and linux/arm64)
+## images: both images as multi-platform OCI indexes in $(IMAGES), without a Docker engine
+## (agent: linux/amd64, arm64, arm/v7; webhook: linux/amd64, arm64)
 images:
-	docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) --target agent -t jobcheck/agent:$(VERSION) .
-	docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(VERSION) --target webhook -t jobcheck/webhook:$(VERSION) .
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./hack/images build -version $(VERSION) -out $(IMAGES)
+
+## push: REGISTRY/jobcheck-agent:VERSION and REGISTRY/jobcheck-webhook:VERSION, with their indexes
+push: images
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=ghcr.io/you [VERSION=v0.2.0]"; exit 2; }
+	$(GO) run ./hack/images push -layout $(IMAGES) -registry $(REGISTRY)
+
+## dashboard: regenerate the Grafana dashboard, its ConfigMap and the list of its queries
+dashboard:
+	$(GO) run ./hack/dashboard
+
+## manifests: regenerate manifests/ (install files, ServiceMonitor, examples) and the chart's rules from the chart
+manifests:
+	$(GO) -C hack/chart run . generate
 
 clean:
 	hack/e2e.sh down || true
-	rm -rf $(BIN) test/e2e/bin
+	rm -rf $(BIN) test/e2e/bin dist

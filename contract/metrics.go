@@ -132,3 +132,10 @@ func Help(metric string) string {
 	}
 	return ""
 }
+
+// Metrics the webhook serves on its /metrics (not pushed), named here because
+// the alert rules and the dashboard query them too.
+const (
+	MetricWebhookAdmissions      = "jobcheck_webhook_admissions_total"       // labels result, reason
+	MetricWebhookUnmonitoredPods = "jobcheck_webhook_unmonitored_pods_total" // labels namespace, job, reason
+)

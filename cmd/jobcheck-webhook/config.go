@@ -16,6 +16,8 @@ import (
 func addConfigFlags(fs *flag.FlagSet) func() (inject.Config, error) {
 	d := inject.Defaults()
 	image := fs.String("agent-image", "jobcheck/agent:"+version, "image holding the jobcheck agent at /jobcheck, run by the jobcheck-install init container")
+	pullPolicy := fs.String("agent-image-pull-policy", "", "imagePullPolicy of the jobcheck-install init container: Always, IfNotPresent or Never (empty: the kubelet's default)")
+	pullSecrets := fs.String("agent-image-pull-secrets", "", "comma list of Secrets (in each job's namespace) to pull the agent image with; added to a pod's imagePullSecrets")
 	pushgateway := fs.String("pushgateway", d.Pushgateway, "Pushgateway URL the agent pushes to (annotation jobcheck.io/pushgateway); empty: no push")
 	maxAge := fs.Duration("max-age", d.MaxAge, "heartbeat age at which the liveness probe fails (annotation jobcheck.io/max-age)")
 	heartbeat := fs.String("heartbeat", d.Heartbeat, `what counts as a sign of life: "progress" or "file" (annotation jobcheck.io/heartbeat)`)
@@ -44,13 +46,15 @@ func addConfigFlags(fs *flag.FlagSet) func() (inject.Config, error) {
 
 	return func() (inject.Config, error) {
 		cfg := inject.Config{
-			AgentImage:  *image,
-			Pushgateway: *pushgateway,
-			MaxAge:      *maxAge,
-			Heartbeat:   *heartbeat,
-			Grace:       *grace,
-			Liveness:    *liveness,
-			Version:     version,
+			AgentImage:       *image,
+			AgentPullPolicy:  corev1.PullPolicy(*pullPolicy),
+			AgentPullSecrets: list(*pullSecrets),
+			Pushgateway:      *pushgateway,
+			MaxAge:           *maxAge,
+			Heartbeat:        *heartbeat,
+			Grace:            *grace,
+			Liveness:         *liveness,
+			Version:          version,
 			InitResources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{},
 				Limits:   corev1.ResourceList{},

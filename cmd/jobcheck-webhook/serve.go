@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -22,6 +24,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/jobcheck/jobcheck/certs"
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/webhook"
 )
 
@@ -50,42 +53,66 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	var f serveFlags
 	fs.StringVar(&f.listen, "listen", ":8443", "HTTPS address of POST /mutate")
 	fs.StringVar(&f.metricsListen, "metrics-listen", ":8080", "plain-HTTP address of /metrics, /healthz and /readyz")
-	fs.StringVar(&f.certFile, "tls-cert-file", "", "serving certificate (PEM), re-read when it changes (required)")
-	fs.StringVar(&f.keyFile, "tls-key-file", "", "serving certificate's private key (PEM), re-read when it changes (required)")
+	fs.StringVar(&f.certFile, "tls-cert-file", "", "serving certificate (PEM, cert-manager's), re-read when it changes; or --cert-secret")
+	fs.StringVar(&f.keyFile, "tls-key-file", "", "serving certificate's private key (PEM), re-read when it changes; or --cert-secret")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for the owner lookup; empty: the in-cluster service account")
 	fs.DurationVar(&f.certReload, "cert-reload-interval", 10*time.Second, "how often the certificate files are checked for a change")
 	fs.DurationVar(&f.lookup, "lookup-timeout", 3*time.Second, "bound on finding a pod's Job and CronJob; past it the pod is admitted unmutated")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, time the webhook keeps answering with /readyz failing, so the Service stops sending it requests before it closes its listener")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "on SIGTERM, after --shutdown-delay, time given to requests in flight")
 	config := addConfigFlags(fs)
+	cf := addCertFlags(fs)
+	limits := addAdmissionFlags(fs)
+	imgFlags := addImageFlags(fs, false)
+	rf := addRunFlags(fs)
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	cfg, err := config()
-	if err != nil {
+	usage := func(err error) int {
 		fmt.Fprintf(stderr, "jobcheck-webhook serve: %v\n", err)
 		return 2
 	}
-	if f.certFile == "" || f.keyFile == "" {
-		fmt.Fprintln(stderr, "jobcheck-webhook serve: --tls-cert-file and --tls-key-file are required")
-		return 2
+	cfg, err := config()
+	if err != nil {
+		return usage(err)
+	}
+	if err := cf.check(f.certFile, f.keyFile); err != nil {
+		return usage(err)
+	}
+	lim, err := limits()
+	if err != nil {
+		return usage(err)
+	}
+	if err := rf.check(); err != nil {
+		return usage(err)
 	}
 	if f.shutdownDelay < 0 {
-		fmt.Fprintf(stderr, "jobcheck-webhook serve: --shutdown-delay %v: want zero or more\n", f.shutdownDelay)
-		return 2
+		return usage(fmt.Errorf("--shutdown-delay %v: want zero or more", f.shutdownDelay))
 	}
 	for name, d := range map[string]time.Duration{"cert-reload-interval": f.certReload, "lookup-timeout": f.lookup} {
 		if d <= 0 {
-			fmt.Fprintf(stderr, "jobcheck-webhook serve: --%s %v: want a positive duration\n", name, d)
-			return 2
+			return usage(fmt.Errorf("--%s %v: want a positive duration", name, d))
 		}
+	}
+	if rf.enabled {
+		// The run watcher reports runs from the Job objects: the agents in the
+		// pods this webhook injects report only their attempts.
+		cfg.Report = contract.ReportAttempt
 	}
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	klog.SetSlogLogger(log) // client-go's own messages (watch errors) as JSON lines too
-	if err := certs.Check(f.certFile, f.keyFile); err != nil {
-		log.Error("cannot start", "err", err)
-		return 1
+	if limit, err := setMemoryLimit(os.Getenv); err != nil {
+		log.Warn("Go memory limit not set", "err", err)
+	} else if limit > 0 {
+		log.Info("Go memory limit", "bytes", limit)
+	}
+	if !cf.selfManaged() {
+		// A wrong path or a broken file is reported first, with the file named.
+		if err := certs.Check(f.certFile, f.keyFile); err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
 	}
 	restConfig, err := kubeConfig(f.kubeconfig)
 	if err != nil {
@@ -93,6 +120,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 		return 1
 	}
 	restConfig.UserAgent = "jobcheck-webhook/" + version
+	lim.apply(restConfig)
 	meta, err := metadata.NewForConfig(restConfig)
 	if err != nil {
 		log.Error("cannot start", "err", fmt.Errorf("metadata client: %w", err))
@@ -101,6 +129,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	client, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		log.Error("cannot start", "err", fmt.Errorf("kubernetes client: %w", err))
+		return 1
+	}
+	src, err := cf.newCertSource(f.certFile, f.keyFile, f.certReload, client)
+	if err != nil {
+		log.Error("cannot start", "err", err)
 		return 1
 	}
 
@@ -121,15 +154,39 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 	defer wg.Wait() // deferred first, so it runs after cancel: the goroutines stop on ctx
 	defer cancel()
 
-	src := certs.NewSource(f.certFile, f.keyFile, f.certReload)
 	wg.Go(func() { src.Run(ctx, log.With("component", "certificate")) })
 	owners := webhook.NewOwnerCache(meta, client, time.Second)
-	owners.Start(ctx)
-
 	metrics := webhook.NewMetrics(src.NotAfter)
+	if c, ok := src.(prometheus.Collector); ok {
+		if err := metrics.Registerer().Register(c); err != nil {
+			log.Error("cannot start", "err", fmt.Errorf("certificate metrics: %w", err))
+			return 1
+		}
+	}
+	watcher, err := rf.watcher(client, owners.Workloads(), metrics.Registerer(), log)
+	if err != nil {
+		log.Error("cannot start", "err", fmt.Errorf("run watcher: %w", err))
+		return 1
+	}
+	lookup, err := imgFlags.lookup(client, metrics.Registerer(), log)
+	if err != nil {
+		log.Error("cannot start", "err", fmt.Errorf("image lookup: %w", err))
+		return 1
+	}
+	events, err := newEventRecorder(ctx, restConfig, log)
+	if err != nil {
+		log.Error("cannot start", "err", fmt.Errorf("events: %w", err))
+		return 1
+	}
+	owners.Start(ctx)
+	if watcher != nil {
+		wg.Go(func() { watcher.Run(ctx) })
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle("/mutate", webhook.NewHandler(webhook.Options{
 		Inject: cfg, Owners: owners, Metrics: metrics, Log: log, LookupTimeout: f.lookup,
+		Events: events, Images: lookup, ImageBudget: *imgFlags.budget,
 	}))
 	var stopping atomic.Bool // set on SIGTERM: /readyz fails while requests are still answered
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
@@ -137,7 +194,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 		{Handler: mux, TLSConfig: src.TLSConfig(), ErrorLog: errLog,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute},
 		{Handler: webhook.OpsHandler(metrics,
-			webhook.Check{Name: "certificate", Ready: src.Loaded},
+			webhook.Check{Name: "certificate", Ready: src.Ready},
 			webhook.Check{Name: "owner-caches", Ready: owners.Synced},
 			webhook.Check{Name: "shutting-down", Ready: func() bool { return !stopping.Load() }}),
 			ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second},

@@ -74,7 +74,7 @@ current-context: c
 	}{
 		{"unknown flag", []string{"--nope"}, 2, "flag provided but not defined: -nope"},
 		{"bad duration", []string{"--lookup-timeout", "soon"}, 2, `invalid value "soon" for flag -lookup-timeout`},
-		{"no certificate", []string{"--kubeconfig", "x"}, 2, "--tls-cert-file and --tls-key-file are required"},
+		{"no certificate", []string{"--kubeconfig", "x"}, 2, "need --tls-cert-file and --tls-key-file"},
 		{"bad shared flag", []string{"--tls-cert-file", crt, "--tls-key-file", key, "--heartbeat", "sometimes"}, 2, "heartbeat"},
 		{"argument", []string{"extra"}, 2, `unexpected argument "extra"`},
 		{"missing key file", []string{"--tls-cert-file", crt, "--tls-key-file", filepath.Join(dir, "nope.key")}, 1, "nope.key"},

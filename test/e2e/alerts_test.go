@@ -3,39 +3,61 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jobcheck/jobcheck/test/e2e/cluster"
 )
 
-// alertFires starts a real Prometheus that scrapes the run's Pushgateway (honor_labels,
-// as manifests/prometheus/scrape-config.yaml says) and evaluates the shipped
-// manifests/prometheus/rules.yaml, and waits for JobcheckJobFailed to fire for the job.
-// The rule's own `for:` is kept, so this waits for at least that long.
-func alertFires(t *testing.T, job, ns string) {
+var (
+	promOnce sync.Once
+	prom     *cluster.Prometheus
+	promErr  error
+)
+
+// prometheus is the run's one real Prometheus (started by the first scenario that
+// needs it): it evaluates the shipped manifests/prometheus/rules.yaml with their own
+// `for:` and scrapes the Pushgateway with honor_labels (as
+// manifests/prometheus/scrape-config.yaml says), the webhook's /metrics and the API
+// server's /metrics.
+func prometheus(t *testing.T) *cluster.Prometheus {
 	t.Helper()
-	ctx := ctxFor(t)
-	rules := filepath.Join(env.Root, "manifests", "prometheus", "rules.yaml")
-	prom, err := env.StartPrometheus(ctx, env.Pushgateway.URL, []string{rules})
-	if err != nil {
-		t.Fatal(err)
+	promOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		prom, promErr = env.StartPrometheus(ctx, cluster.PrometheusOptions{
+			Pushgateway: env.Pushgateway.URL,
+			Webhooks:    env.Webhook.MetricsAddrs(),
+			APIServer:   true,
+			RuleFiles:   []string{filepath.Join(env.Root, "manifests", "prometheus", "rules.yaml")},
+		})
+	})
+	if promErr != nil {
+		t.Fatalf("start prometheus: %v", promErr)
 	}
-	t.Cleanup(func() { _ = env.StopProc("prometheus") })
+	return prom
+}
+
+// alertFires waits until alert fires with labels including want, and returns it.
+func alertFires(t *testing.T, alert string, want map[string]string) cluster.Alert {
+	t.Helper()
+	p := prometheus(t)
+	ctx := ctxFor(t)
 	var last []cluster.Alert
-	err = cluster.Poll(ctx, "JobcheckJobFailed firing for "+ns+"/"+job, 5*time.Minute, func() (bool, error) {
-		alerts, err := prom.Alerts(ctx)
+	var got cluster.Alert
+	err := cluster.Poll(ctx, fmt.Sprintf("%s firing for %v", alert, want), 5*time.Minute, func() (bool, error) {
+		alerts, err := p.Alerts(ctx)
 		if err != nil {
 			return false, nil
 		}
 		last = alerts
 		for _, a := range alerts {
-			l := a.Labels
-			if l["alertname"] == "JobcheckJobFailed" && l["job"] == job && l["namespace"] == ns && a.State == "firing" {
-				if l["reason"] != "failed" {
-					t.Errorf("alert reason %q, want failed", l["reason"])
-				}
+			if a.Labels["alertname"] == alert && a.State == "firing" && matches(a.Labels, want) {
+				got = a
 				return true, nil
 			}
 		}
@@ -44,4 +66,32 @@ func alertFires(t *testing.T, job, ns string) {
 	if err != nil {
 		t.Fatalf("%v\nalerts: %+v\n%s", err, last, cluster.LogTail(filepath.Join(env.Dir, "logs", "prometheus.log"), 20))
 	}
+	return got
+}
+
+// alertQuiet checks that alert is neither pending nor firing for labels including
+// want, now that the state it is about has been scraped and evaluated.
+func alertQuiet(t *testing.T, alert string, want map[string]string) {
+	t.Helper()
+	p := prometheus(t)
+	ctx := ctxFor(t)
+	time.Sleep(3 * time.Second) // a few scrape and evaluation rounds (1s each)
+	alerts, err := p.Alerts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		if a.Labels["alertname"] == alert && matches(a.Labels, want) {
+			t.Errorf("%s is %s for %v: %+v", alert, a.State, want, a.Labels)
+		}
+	}
+}
+
+func matches(labels, want map[string]string) bool {
+	for k, v := range want {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
 }

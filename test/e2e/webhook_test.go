@@ -51,6 +51,18 @@ func TestWebhookDown(t *testing.T) {
 	waitJob(t, job, batchv1.JobComplete)
 	assertNotInjected(t, jobPods(t, job, 1)[0])
 
+	// Issue 12.2: the webhook cannot count calls that never reach it; the API
+	// server does, and the shipped JobcheckWebhookUnreachable rule reads it.
+	apiMetrics, err := env.APIGet(ctxFor(t), "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failOpen := regexp.MustCompile(`(?m)^apiserver_admission_webhook_fail_open_count\{[^}]*name="pods\.jobcheck\.io"[^}]*\} ([0-9.e+]+)$`)
+	if m := failOpen.FindStringSubmatch(string(apiMetrics)); m == nil || m[1] == "0" {
+		t.Errorf("the API server counts no fail-open call of pods.jobcheck.io:\n%s", grepLines(string(apiMetrics), "webhook_fail_open"))
+	}
+	alertFires(t, "JobcheckWebhookUnreachable", nil)
+
 	if err := env.Webhook.Start(ctxFor(t)); err != nil {
 		t.Fatalf("restart webhook: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,7 +42,18 @@ type Options struct {
 	Registry string
 	// PauseImage is the sandbox image reference (in Registry).
 	PauseImage string
-	Log        *slog.Logger
+	// Extra are more registries the node pulls from: their scheme, and for HTTPS the
+	// CA file their certificate verifies against. Credentials come from the pods'
+	// imagePullSecrets, as on any node.
+	Extra []RegistryEndpoint
+	Log   *slog.Logger
+}
+
+// RegistryEndpoint is how the node reaches a registry.
+type RegistryEndpoint struct {
+	Addr   string // host:port
+	Scheme string // http or https
+	CAFile string // for https: the CA of its certificate
 }
 
 // State is everything `Down` needs to stop a cluster from another process: it is
@@ -215,7 +227,7 @@ func (c *Cluster) node(ctx context.Context, o Options) error {
 		return err
 	}
 	data := map[string]any{
-		"Dir": c.Dir, "Socket": c.Socket, "Registry": o.Registry, "PauseImage": o.PauseImage,
+		"Dir": c.Dir, "Socket": c.Socket, "Registry": o.Registry, "PauseImage": o.PauseImage, "Extra": o.Extra,
 		"Bridge": c.Bridge, "Subnet": fmt.Sprintf("10.244.%d.0/24", 1+int(c.Node[len(c.Node)-1])%200),
 		"KubeletPort": FreePort(), "CgroupRoot": c.CgroupRoot, "Network": c.Bridge,
 	}
@@ -493,4 +505,22 @@ func (c *Cluster) RemoveDir() error {
 		return fmt.Errorf("remove run dir: %w", err)
 	}
 	return nil
+}
+
+// APIGet GETs path (such as /metrics) from the kube-apiserver as the admin.
+func (c *Cluster) APIGet(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Server+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver request: %w", err)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("apiserver GET %s: %s %v", path, resp.Status, err)
+	}
+	return b, nil
 }

@@ -43,6 +43,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = "{{.Dir}}/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."{{.Registry}}"]
     endpoint = ["http://{{.Registry}}"]
+{{- range .Extra}}
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."{{.Addr}}"]
+    endpoint = ["{{.Scheme}}://{{.Addr}}"]
+{{- if .CAFile}}
+  [plugins."io.containerd.grpc.v1.cri".registry.configs."{{.Addr}}".tls]
+    ca_file = "{{.CAFile}}"
+{{- end}}
+{{- end}}
 `))
 
 var cniConfig = template.Must(template.New("cni").Parse(`{

@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +34,16 @@ type Env struct {
 	Registry    *Registry         // nil when the registry is a process
 	Pushgateway *Pushgateway
 	Webhook     *Webhook
+
+	// The registries of the image-lookup scenarios (tests only, not the demo): one
+	// that needs credentials (RegistryUser, RegistryPassword: an imagePullSecret) and
+	// one behind HTTPS with a private CA (RegistryCAFile). Each serves the argv images
+	// and the multi-arch index; AuthImages and TLSImages hold their references by
+	// repository, as Images does for the anonymous registry.
+	AuthRegistry, TLSRegistry      *Registry
+	AuthImages, TLSImages          map[string]string
+	RegistryUser, RegistryPassword string
+	RegistryCAFile                 string
 }
 
 // Images lists the images of a run: the agent and webhook images from bin/, the test
@@ -43,14 +55,87 @@ func Images(root string) ([]ImageSpec, error) {
 			return nil, fmt.Errorf("image input %s missing (run `make agent webhook` and hack/deps.sh all): %w", f, err)
 		}
 	}
-	pause := filepath.Join(root, "test", "e2e", "bin", "pause")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", pause, "./cmd/pause")
+	pause, err := buildTool(root, "pause")
+	if err != nil {
+		return nil, err
+	}
+	argv, err := buildTool(root, "argv")
+	if err != nil {
+		return nil, err
+	}
+	return []ImageSpec{AgentImage(agent), WebhookImage(webhook), BusyboxImage(), PauseImage(pause),
+		ArgvEntrypointImage(argv), ArgvCmdImage(argv)}, nil
+}
+
+// buildTool builds test/e2e/cmd/NAME, static, into test/e2e/bin/NAME.
+func buildTool(root, name string) (string, error) {
+	out := filepath.Join(root, "test", "e2e", "bin", name)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./cmd/"+name)
 	cmd.Dir = filepath.Join(root, "test", "e2e")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build pause: %w: %s", err, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %w: %s", name, err, b)
 	}
-	return []ImageSpec{AgentImage(agent), WebhookImage(webhook), BusyboxImage(), PauseImage(pause)}, nil
+	return out, nil
+}
+
+// lookupRegistries starts the registry that needs credentials and the one behind
+// TLS, each serving the argv images and the multi-arch index.
+func (e *Env) lookupRegistries(dir string) ([]RegistryEndpoint, error) {
+	argv := filepath.Join(e.Root, "test", "e2e", "bin", "argv")
+	specs := []ImageSpec{ArgvEntrypointImage(argv), ArgvCmdImage(argv)}
+	index := ArgvMultiArch(argv)
+	e.RegistryUser, e.RegistryPassword = "e2e", randomHex(8)
+	var err error
+	if e.AuthRegistry, err = ServeRegistryWith("127.0.0.1:0", RegistryOptions{User: e.RegistryUser, Password: e.RegistryPassword}); err != nil {
+		return nil, err
+	}
+	ca, err := newPKI()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "registry-tls"), 0o755); err != nil {
+		return nil, fmt.Errorf("registry TLS dir: %w", err)
+	}
+	e.RegistryCAFile = filepath.Join(dir, "registry-tls", "ca.crt")
+	certFile, keyFile := filepath.Join(dir, "registry-tls", "tls.crt"), filepath.Join(dir, "registry-tls", "tls.key")
+	if err := ca.writeCA(e.RegistryCAFile); err != nil {
+		return nil, err
+	}
+	if err := ca.serving(certFile, keyFile, "e2e-registry", []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"}); err != nil {
+		return nil, err
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("registry TLS certificate: %w", err)
+	}
+	if e.TLSRegistry, err = ServeRegistryWith("127.0.0.1:0", RegistryOptions{
+		TLS: &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, CA: ca.caPEM(),
+	}); err != nil {
+		return nil, err
+	}
+	for _, r := range []struct {
+		reg  *Registry
+		refs *map[string]string
+	}{{e.AuthRegistry, &e.AuthImages}, {e.TLSRegistry, &e.TLSImages}} {
+		if *r.refs, err = r.reg.Push(specs...); err != nil {
+			return nil, err
+		}
+		ref, err := r.reg.PushIndex(index)
+		if err != nil {
+			return nil, err
+		}
+		(*r.refs)[index.Repo] = ref
+	}
+	if ref, err := e.Registry.PushIndex(index); err != nil {
+		return nil, err
+	} else {
+		e.Images[index.Repo] = ref
+	}
+	return []RegistryEndpoint{
+		{Addr: e.AuthRegistry.Addr, Scheme: "http"},
+		{Addr: e.TLSRegistry.Addr, Scheme: "https", CAFile: e.RegistryCAFile},
+	}, nil
 }
 
 // Up starts the registry, the cluster, the Pushgateway and the webhook. When it fails
@@ -68,6 +153,7 @@ func Up(ctx context.Context, o EnvOptions) (e *Env, err error) {
 		return nil, err
 	}
 	e = &Env{Root: root, Images: map[string]string{}}
+	var extra []RegistryEndpoint
 	var regProc *Proc
 	var regAddr string
 	if len(o.RegistryCmd) == 0 {
@@ -75,10 +161,14 @@ func Up(ctx context.Context, o EnvOptions) (e *Env, err error) {
 			return nil, err
 		}
 		if e.Images, err = e.Registry.Push(specs...); err != nil {
-			e.Registry.Close()
+			e.closeRegistries()
 			return nil, err
 		}
 		regAddr = e.Registry.Addr
+		if extra, err = e.lookupRegistries(o.Dir); err != nil {
+			e.closeRegistries()
+			return nil, err
+		}
 	} else {
 		regAddr = fmt.Sprintf("127.0.0.1:%d", FreePort())
 		if err := os.MkdirAll(filepath.Join(o.Dir, "logs"), 0o755); err != nil {
@@ -99,14 +189,12 @@ func Up(ctx context.Context, o EnvOptions) (e *Env, err error) {
 		}
 	}
 	c, err := Start(ctx, Options{Dir: o.Dir, Bin: filepath.Join(root, "test", "e2e", "bin"), Registry: regAddr,
-		PauseImage: e.Images["jobcheck/e2e-pause"], Log: o.Log})
+		PauseImage: e.Images["jobcheck/e2e-pause"], Extra: extra, Log: o.Log})
 	if err != nil {
 		if regProc != nil {
 			_ = regProc.Stop(5 * time.Second)
 		}
-		if e.Registry != nil {
-			e.Registry.Close()
-		}
+		e.closeRegistries()
 		return nil, err
 	}
 	e.Cluster = c
@@ -140,10 +228,16 @@ func (e *Env) Down() error {
 	if e.Cluster != nil {
 		errs = append(errs, e.Cluster.Stop(), e.Cluster.RemoveDir())
 	}
-	if e.Registry != nil {
-		errs = append(errs, e.Registry.Close())
-	}
+	e.closeRegistries()
 	return errors.Join(errs...)
+}
+
+func (e *Env) closeRegistries() {
+	for _, r := range []*Registry{e.Registry, e.AuthRegistry, e.TLSRegistry} {
+		if r != nil {
+			_ = r.Close()
+		}
+	}
 }
 
 // Logs returns the tails of every component's log: what a failed test prints.

@@ -28,6 +28,15 @@ type ImageSpec struct {
 	User       string
 	Entrypoint []string
 	Cmd        []string
+	Env        []string // besides PATH
+	Arch       string   // the config's architecture; empty: this machine's
+}
+
+func (s ImageSpec) arch() string {
+	if s.Arch != "" {
+		return s.Arch
+	}
+	return runtime.GOARCH
 }
 
 // Tag is the tag of every image the harness builds.
@@ -62,6 +71,39 @@ func PauseImage(pauseBin string) ImageSpec {
 		User: "65535:65535", Entrypoint: []string{"/pause"}}
 }
 
+// The images whose command the webhook must read from the registry (their
+// containers set no command): cmd/argv prints the argv it was started with and
+// exits with $ARGV_EXIT, so a test can compare a process with and without jobcheck.
+
+// ArgvEntrypointImage has an ENTRYPOINT and a CMD.
+func ArgvEntrypointImage(argvBin string) ImageSpec {
+	return ImageSpec{Repo: "jobcheck/e2e-argv-entrypoint", Files: map[string]string{"/argv": argvBin},
+		Entrypoint: []string{"/argv", "from-entrypoint"}, Cmd: []string{"from-cmd"}}
+}
+
+// ArgvCmdImage has only a CMD.
+func ArgvCmdImage(argvBin string) ImageSpec {
+	return ImageSpec{Repo: "jobcheck/e2e-argv-cmd", Files: map[string]string{"/argv": argvBin},
+		Cmd: []string{"/argv", "only-cmd"}}
+}
+
+// ArgvMultiArch is an index whose platforms run different entrypoints (the
+// arm64 image carries this machine's binary: it is never run here, only read).
+func ArgvMultiArch(argvBin string) IndexSpec {
+	img := func(arch string) ImageSpec {
+		return ImageSpec{Repo: "jobcheck/e2e-argv-multiarch", Files: map[string]string{"/argv": argvBin},
+			Entrypoint: []string{"/argv", "entrypoint-" + arch}, Cmd: []string{"cmd-" + arch}, Arch: arch}
+	}
+	return IndexSpec{Repo: "jobcheck/e2e-argv-multiarch", Images: []ImageSpec{img(runtime.GOARCH), img(otherArch())}}
+}
+
+func otherArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "amd64"
+	}
+	return "arm64"
+}
+
 // Ref is the image's reference in the registry at addr.
 func (s ImageSpec) Ref(addr string) string { return addr + "/" + s.Repo + ":" + Tag }
 
@@ -87,12 +129,12 @@ func (s ImageSpec) Build() (v1.Image, error) {
 		return nil, fmt.Errorf("image %s: config: %w", s.Repo, err)
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.OS, cf.Architecture = "linux", s.arch()
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
 	cf.Config.User = s.User
 	cf.Config.Entrypoint = s.Entrypoint
 	cf.Config.Cmd = s.Cmd
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.Config.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, s.Env...)
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: set config: %w", s.Repo, err)

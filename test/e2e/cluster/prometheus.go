@@ -7,33 +7,65 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 )
 
-// Prometheus is a real Prometheus server (Debian's) scraping the run's Pushgateway
-// with honor_labels and evaluating jobcheck's alert rules.
+// Prometheus is a real Prometheus server (Debian's) evaluating jobcheck's alert rules
+// and scraping, every second, the run's Pushgateway (honor_labels, as
+// manifests/prometheus/scrape-config.yaml says), the webhook replicas' /metrics (as
+// job "jobcheck-webhook") and the API server's /metrics (as job "apiserver").
 type Prometheus struct {
 	URL string
 }
 
-// StartPrometheus starts Prometheus with the given rule files, scraping and evaluating
-// every second so that alerts show up quickly.
-func (c *Cluster) StartPrometheus(ctx context.Context, pushgateway string, ruleFiles []string) (*Prometheus, error) {
-	u, err := url.Parse(pushgateway)
+// PrometheusOptions say what a Prometheus scrapes and evaluates.
+type PrometheusOptions struct {
+	Pushgateway string   // base URL
+	Webhooks    []string // host:port of each webhook replica's metrics listener
+	APIServer   bool     // scrape the cluster's kube-apiserver with the admin token
+	RuleFiles   []string
+}
+
+// StartPrometheus starts Prometheus as o says, scraping and evaluating every second so
+// that alerts show up quickly.
+func (c *Cluster) StartPrometheus(ctx context.Context, o PrometheusOptions) (*Prometheus, error) {
+	u, err := url.Parse(o.Pushgateway)
 	if err != nil {
-		return nil, fmt.Errorf("pushgateway url %q: %w", pushgateway, err)
+		return nil, fmt.Errorf("pushgateway url %q: %w", o.Pushgateway, err)
 	}
 	dir := c.path("prometheus")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("prometheus dir: %w", err)
 	}
+	scrapes := []any{map[string]any{
+		"job_name": "pushgateway", "honor_labels": true,
+		"static_configs": []any{map[string]any{"targets": []string{u.Host}}},
+	}}
+	if len(o.Webhooks) > 0 {
+		scrapes = append(scrapes, map[string]any{
+			// honor_labels, as manifests/prometheus/scrape-config-webhook.yaml: the
+			// unmonitored-pods counter's job label is the workload's.
+			"job_name": "jobcheck-webhook", "honor_labels": true,
+			"static_configs": []any{map[string]any{"targets": o.Webhooks}},
+		})
+	}
+	if o.APIServer {
+		su, _ := url.Parse(c.Server)
+		if err := os.WriteFile(dir+"/token", []byte(c.Token), 0o600); err != nil {
+			return nil, fmt.Errorf("write prometheus token: %w", err)
+		}
+		scrapes = append(scrapes, map[string]any{
+			"job_name": "apiserver", "scheme": "https",
+			"tls_config":        map[string]any{"ca_file": c.path("pki", "ca.crt")},
+			"bearer_token_file": dir + "/token",
+			"static_configs":    []any{map[string]any{"targets": []string{su.Host}}},
+		})
+	}
 	cfg := map[string]any{
-		"global":     map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
-		"rule_files": ruleFiles,
-		"scrape_configs": []any{map[string]any{
-			"job_name": "pushgateway", "honor_labels": true,
-			"static_configs": []any{map[string]any{"targets": []string{u.Host}}},
-		}},
+		"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
+		"rule_files":     o.RuleFiles,
+		"scrape_configs": scrapes,
 	}
 	b, _ := json.Marshal(cfg) // JSON is YAML
 	if err := os.WriteFile(dir+"/prometheus.yml", b, 0o644); err != nil {
@@ -49,6 +81,7 @@ func (c *Cluster) StartPrometheus(ctx context.Context, pushgateway string, ruleF
 	if err := WaitHTTP(ctx, "prometheus", p.URL+"/-/ready", nil, 60*time.Second); err != nil {
 		return nil, c.withLog("prometheus", err)
 	}
+	_ = c.SetExtra("prometheus", p.URL)
 	return p, nil
 }
 
@@ -61,22 +94,63 @@ type Alert struct {
 
 // Alerts lists the pending and firing alerts.
 func (p *Prometheus) Alerts(ctx context.Context) ([]Alert, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/api/v1/alerts", nil)
-	if err != nil {
-		return nil, fmt.Errorf("prometheus request: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("prometheus alerts: %w", err)
-	}
-	defer resp.Body.Close()
 	var body struct {
 		Data struct {
 			Alerts []Alert `json:"alerts"`
 		} `json:"data"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("decode prometheus alerts: %w", err)
+	if err := p.get(ctx, "/api/v1/alerts", &body); err != nil {
+		return nil, err
 	}
 	return body.Data.Alerts, nil
+}
+
+// QuerySample is one series of an instant query's result.
+type QuerySample struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Query evaluates expr now. A malformed expression is an error naming it.
+func (p *Prometheus) Query(ctx context.Context, expr string) ([]QuerySample, error) {
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := p.get(ctx, "/api/v1/query?query="+url.QueryEscape(expr), &body); err != nil {
+		return nil, fmt.Errorf("query %q: %w", expr, err)
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query %q: %s", expr, body.Error)
+	}
+	var out []QuerySample
+	for _, r := range body.Data.Result {
+		s, _ := r.Value[1].(string)
+		v, _ := strconv.ParseFloat(s, 64)
+		out = append(out, QuerySample{Labels: r.Metric, Value: v})
+	}
+	return out, nil
+}
+
+func (p *Prometheus) get(ctx context.Context, path string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+path, nil)
+	if err != nil {
+		return fmt.Errorf("prometheus request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("prometheus %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		return fmt.Errorf("decode prometheus %s (%s): %w", path, resp.Status, err)
+	}
+	return nil
 }

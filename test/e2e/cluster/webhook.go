@@ -22,10 +22,11 @@ import (
 
 // WebhookOptions say how to run the real jobcheck-webhook as a host process.
 type WebhookOptions struct {
-	Bin         string // bin/jobcheck-webhook
-	AgentImage  string // the agent image in the local registry
-	Pushgateway string // URL the injected agents push to
-	Manifests   string // the repository's manifests/ directory
+	Bin         string   // bin/jobcheck-webhook
+	AgentImage  string   // the agent image in the local registry
+	Pushgateway string   // URL the injected agents push to
+	Manifests   string   // the repository's manifests/ directory
+	Args        []string // more flags of `jobcheck-webhook serve`
 }
 
 // Webhook is the running webhook: `jobcheck-webhook serve` on 127.0.0.1, registered
@@ -36,10 +37,14 @@ type Webhook struct {
 	pki         *pki
 	Port        int
 	MetricsPort int
-	CertDir     string // ca.crt, tls.crt, tls.key
-	CABundle    []byte // what the webhook configuration trusts
-	URL         string // https://127.0.0.1:PORT/mutate
-	Config      *admissionv1.MutatingWebhookConfiguration
+	// The second replica (StartSecond): its own ports, the same certificate and
+	// flags. The API server calls only the first (the configuration names one URL);
+	// the second takes part in the run watcher's leader election.
+	SecondPort, SecondMetricsPort int
+	CertDir                       string // ca.crt, tls.crt, tls.key
+	CABundle                      []byte // what the webhook configuration trusts
+	URL                           string // https://127.0.0.1:PORT/mutate
+	Config                        *admissionv1.MutatingWebhookConfiguration
 }
 
 // StartWebhook gets a serving certificate for IP 127.0.0.1 from `jobcheck-webhook
@@ -54,7 +59,8 @@ func (c *Cluster) StartWebhook(ctx context.Context, o WebhookOptions) (*Webhook,
 	if err != nil {
 		return nil, err
 	}
-	w := &Webhook{c: c, o: o, pki: ca, Port: FreePort(), MetricsPort: FreePort(), CertDir: c.path("webhook-certs")}
+	w := &Webhook{c: c, o: o, pki: ca, Port: FreePort(), MetricsPort: FreePort(),
+		SecondPort: FreePort(), SecondMetricsPort: FreePort(), CertDir: c.path("webhook-certs")}
 	w.URL = fmt.Sprintf("https://127.0.0.1:%d/mutate", w.Port)
 	if out, err := exec.CommandContext(ctx, o.Bin, "certs", "--ip", "127.0.0.1", "--dns", "localhost",
 		"--validity", "24h", "--out-dir", w.CertDir).CombinedOutput(); err != nil {
@@ -103,19 +109,37 @@ func (w *Webhook) RenewCert() (*x509.Certificate, error) {
 
 // Start runs `jobcheck-webhook serve` and waits for /readyz.
 func (w *Webhook) Start(ctx context.Context) error {
-	if _, err := w.c.Run("jobcheck-webhook", []string{w.o.Bin, "serve",
-		"--listen=127.0.0.1:" + strconv.Itoa(w.Port),
-		"--metrics-listen=127.0.0.1:" + strconv.Itoa(w.MetricsPort),
+	return w.start(ctx, "jobcheck-webhook", w.Port, w.MetricsPort)
+}
+
+// StartSecond runs a second replica and waits for its /readyz.
+func (w *Webhook) StartSecond(ctx context.Context) error {
+	return w.start(ctx, "jobcheck-webhook-2", w.SecondPort, w.SecondMetricsPort)
+}
+
+// StopSecond stops the second replica.
+func (w *Webhook) StopSecond() error { return w.c.StopProc("jobcheck-webhook-2") }
+
+// MetricsAddrs are the host:port of both replicas' metrics listeners.
+func (w *Webhook) MetricsAddrs() []string {
+	return []string{fmt.Sprintf("127.0.0.1:%d", w.MetricsPort), fmt.Sprintf("127.0.0.1:%d", w.SecondMetricsPort)}
+}
+
+func (w *Webhook) start(ctx context.Context, name string, port, metricsPort int) error {
+	args := append([]string{w.o.Bin, "serve",
+		"--listen=127.0.0.1:" + strconv.Itoa(port),
+		"--metrics-listen=127.0.0.1:" + strconv.Itoa(metricsPort),
 		"--tls-cert-file=" + filepath.Join(w.CertDir, "tls.crt"),
 		"--tls-key-file=" + filepath.Join(w.CertDir, "tls.key"),
 		"--kubeconfig=" + w.c.Kubeconfig,
 		"--agent-image=" + w.o.AgentImage,
 		"--pushgateway=" + w.o.Pushgateway,
-	}, nil); err != nil {
+	}, w.o.Args...)
+	if _, err := w.c.Run(name, args, nil); err != nil {
 		return err
 	}
-	if err := WaitHTTP(ctx, "webhook /readyz", fmt.Sprintf("http://127.0.0.1:%d/readyz", w.MetricsPort), nil, 60*time.Second); err != nil {
-		return w.c.withLog("jobcheck-webhook", err)
+	if err := WaitHTTP(ctx, name+" /readyz", fmt.Sprintf("http://127.0.0.1:%d/readyz", metricsPort), nil, 60*time.Second); err != nil {
+		return w.c.withLog(name, err)
 	}
 	return nil
 }
@@ -123,12 +147,13 @@ func (w *Webhook) Start(ctx context.Context) error {
 // Stop stops the webhook process (the registration stays, as when a Deployment is down).
 func (w *Webhook) Stop() error { return w.c.StopProc("jobcheck-webhook") }
 
-// Register creates (or replaces) the MutatingWebhookConfiguration of manifests/base,
+// Register creates (or replaces) the MutatingWebhookConfiguration of manifests/install.yaml
+// (rendered from the Helm chart),
 // with its clientConfig rewritten to this webhook's URL and CA. Everything else
 // (selectors, matchConditions, failurePolicy, timeouts) is the shipped one, so the two
 // cannot drift.
 func (w *Webhook) Register(ctx context.Context) error {
-	cfg, err := ShippedWebhookConfig(filepath.Join(w.o.Manifests, "base"))
+	cfg, err := ShippedWebhookConfig(filepath.Join(w.o.Manifests, "install.yaml"))
 	if err != nil {
 		return err
 	}
@@ -152,32 +177,27 @@ func (w *Webhook) Register(ctx context.Context) error {
 	return nil
 }
 
-// ShippedWebhookConfig reads the MutatingWebhookConfiguration from the YAML files of dir.
-func ShippedWebhookConfig(dir string) (*admissionv1.MutatingWebhookConfiguration, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+// ShippedWebhookConfig reads the MutatingWebhookConfiguration from a YAML file of
+// several documents (manifests/install.yaml).
+func ShippedWebhookConfig(file string) (*admissionv1.MutatingWebhookConfiguration, error) {
+	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
+		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", f, err)
+	dec := yaml.NewYAMLOrJSONDecoder(bytesReader(b), 4096)
+	for {
+		var obj admissionv1.MutatingWebhookConfiguration
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("parse %s: %w", file, err)
 		}
-		dec := yaml.NewYAMLOrJSONDecoder(bytesReader(b), 4096)
-		for {
-			var obj admissionv1.MutatingWebhookConfiguration
-			if err := dec.Decode(&obj); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return nil, fmt.Errorf("parse %s: %w", f, err)
-			}
-			if obj.Kind == "MutatingWebhookConfiguration" {
-				return &obj, nil
-			}
+		if obj.Kind == "MutatingWebhookConfiguration" {
+			return &obj, nil
 		}
 	}
-	return nil, fmt.Errorf("no MutatingWebhookConfiguration in %s", dir)
+	return nil, fmt.Errorf("no MutatingWebhookConfiguration in %s", file)
 }
 
 // ServedCert returns the certificate the webhook presents now (verified against the caBundle).
