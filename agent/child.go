@@ -17,21 +17,26 @@ import (
 // wrapper's stdin and environment, and stdout/stderr relayed through pipes so
 // that output can count as a sign of life.
 type child struct {
-	proc   *os.Process
+	pid    int
 	done   chan struct{}      // closed once the child has been waited for
 	status syscall.WaitStatus // valid after done
 	relays []chan struct{}    // closed when each output pipe is drained
 }
 
 // startChild starts argv. stdout and stderr get the child's output; act counts
-// it and errTail keeps the end of stderr.
+// it and errTail keeps the end of stderr. It forks with syscall.ForkExec, not
+// os/exec: os.StartProcess first forks a throwaway process to learn whether
+// the kernel has pidfds, which every job would pay for at its start, and
+// its wait would hold a thread; the wrapper reaps on SIGCHLD instead.
 func startChild(argv, env []string, stdout, stderr *os.File, act *activity, errTail *tail) (*child, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	if cmd.Err != nil {
-		return nil, cmd.Err
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		lp, err := exec.LookPath(path)
+		if err != nil && !errors.Is(err, exec.ErrDot) {
+			return nil, err
+		}
+		path = lp
 	}
-	cmd.Env = env
-	cmd.Stdin = os.Stdin
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("stdout pipe: %w", err)
@@ -42,32 +47,23 @@ func startChild(argv, env []string, stdout, stderr *os.File, act *activity, errT
 		outW.Close()
 		return nil, fmt.Errorf("stderr pipe: %w", err)
 	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	err = cmd.Start()
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{os.Stdin.Fd(), outW.Fd(), errW.Fd()},
+	})
 	outW.Close()
 	errW.Close()
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return nil, err
+		return nil, &fs.PathError{Op: "exec", Path: argv[0], Err: err}
 	}
-	c := &child{proc: cmd.Process, done: make(chan struct{})}
+	c := &child{pid: pid, done: make(chan struct{})}
 	outDone, errDone := make(chan struct{}), make(chan struct{})
 	go relay(outR, stdout, act, nil, outDone)
 	go relay(errR, stderr, act, errTail, errDone)
 	c.relays = []chan struct{}{outDone, errDone}
 	return c, nil
-}
-
-// waitDirect waits for the child when the wrapper is not PID 1.
-func (c *child) waitDirect() {
-	c.status = syscall.WaitStatus(1 << 8) // exit 1 unless the real status is seen: never a success not seen
-	if ps, err := c.proc.Wait(); err == nil {
-		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
-			c.status = ws
-		}
-	}
-	close(c.done)
 }
 
 // exitCode is the shell convention: the child's own code, or 128+N when it

@@ -1,40 +1,60 @@
 package agent
 
-import "github.com/prometheus/procfs"
+import (
+	"bytes"
+	"os"
+	"strconv"
+)
 
-// treeCPU returns the CPU time, in clock ticks, spent by the process root and
-// all its descendants (including children they already waited for). In
-// progress mode a change of this number is a sign of life, even from a child
-// that computes silently. It returns false when /proc cannot be read.
-func treeCPU(fs procfs.FS, root int) (uint64, bool) {
-	procs, err := fs.AllProcs()
+// cpuReader reads the CPU time of a process tree from /proc by hand: one
+// directory listing and one small read per process, its buffer reused.
+type cpuReader struct {
+	proc string // /proc
+	buf  []byte
+}
+
+// procStat is what treeCPU needs of /proc/PID/stat.
+type procStat struct {
+	ppid int
+	cpu  uint64 // utime + stime + cutime + cstime, in clock ticks
+}
+
+// treeCPU returns the CPU time, in clock ticks, spent by root and all its
+// descendants (including the children they already waited for). In
+// progress mode a change of this number is a sign of life, even from a
+// child that computes silently. It reports false when /proc cannot be read
+// or root is gone.
+func (r *cpuReader) treeCPU(root int) (uint64, bool) {
+	d, err := os.Open(r.proc)
 	if err != nil {
 		return 0, false
 	}
-	type node struct {
-		ppid int
-		cpu  uint64
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return 0, false
 	}
-	nodes := make(map[int]node, len(procs))
-	for _, p := range procs {
-		st, err := p.Stat()
+	procs := make(map[int]procStat, len(names))
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
 		if err != nil {
-			continue // the process exited while we looked
+			continue // not a process
 		}
-		cpu := uint64(st.UTime) + uint64(st.STime) + uint64(max(st.CUTime, 0)) + uint64(max(st.CSTime, 0))
-		nodes[p.PID] = node{ppid: st.PPID, cpu: cpu}
+		if st, ok := r.stat(pid); ok {
+			procs[pid] = st
+		}
 	}
-	if _, ok := nodes[root]; !ok {
+	if _, ok := procs[root]; !ok {
 		return 0, false
 	}
 	var total uint64
-	for pid, n := range nodes {
-		for p, steps := pid, 0; steps < len(nodes); steps++ {
+	for pid, st := range procs {
+		for p, steps := pid, 0; steps < len(procs); steps++ {
 			if p == root {
-				total += n.cpu
+				total += st.cpu
 				break
 			}
-			parent, ok := nodes[p]
+			parent, ok := procs[p]
 			if !ok || parent.ppid == p {
 				break
 			}
@@ -42,4 +62,44 @@ func treeCPU(fs procfs.FS, root int) (uint64, bool) {
 		}
 	}
 	return total, true
+}
+
+// stat reads /proc/PID/stat; false when the process exited meanwhile.
+func (r *cpuReader) stat(pid int) (procStat, bool) {
+	if r.buf == nil {
+		r.buf = make([]byte, 1024)
+	}
+	b, err := readSmall(r.proc+"/"+strconv.Itoa(pid)+"/stat", r.buf)
+	if err != nil {
+		return procStat{}, false
+	}
+	return parseStat(b)
+}
+
+// parseStat parses a /proc/PID/stat line. The command name (field 2) is in
+// parentheses and may itself hold spaces and parentheses, so the fields are
+// counted from the last ')'.
+func parseStat(b []byte) (procStat, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, false
+	}
+	// After the name: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 15 {
+		return procStat{}, false
+	}
+	ppid, err := strconv.Atoi(string(f[1]))
+	if err != nil {
+		return procStat{}, false
+	}
+	var cpu uint64
+	for _, field := range f[11:15] {
+		v, err := strconv.ParseInt(string(field), 10, 64)
+		if err != nil {
+			return procStat{}, false
+		}
+		cpu += uint64(max(v, 0))
+	}
+	return procStat{ppid: ppid, cpu: cpu}, true
 }

@@ -3,26 +3,27 @@ package agent
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jobcheck/jobcheck/contract"
+	"github.com/jobcheck/jobcheck/pushgateway/pushgatewaytest"
 )
 
 // The process tests run the real, statically built binary against a real
-// Pushgateway (the Debian package), both started once here.
+// Pushgateway (the Debian package), both started once here, and read what
+// was pushed back through the Pushgateway's API.
 var (
 	binPath string // the built jobcheck
-	pgURL   string // the real Pushgateway
+	pg      *pushgatewaytest.Server
 )
 
 func TestMain(m *testing.M) {
@@ -37,85 +38,50 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binPath = filepath.Join(dir, "jobcheck")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", binPath, "github.com/jobcheck/jobcheck/cmd/jobcheck")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build jobcheck: %v\n%s", err, out)
+	if err := buildAgent(binPath); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	stop, err := startPushgateway(dir)
+	pg, err = pushgatewaytest.Start(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer stop()
+	defer pg.Stop()
 	return m.Run()
 }
 
-const pushgatewayBin = "/usr/bin/prometheus-pushgateway"
-
-// startPushgateway runs the real Pushgateway on a free loopback port, without
-// persistence, and waits until it is ready.
-func startPushgateway(dir string) (stop func(), err error) {
-	if _, err := os.Stat(pushgatewayBin); err != nil {
-		return nil, fmt.Errorf("%s missing: run hack/deps.sh agent: %w", pushgatewayBin, err)
+// buildAgent builds the agent as it ships: static, stripped.
+func buildAgent(out string) error {
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "github.com/jobcheck/jobcheck/cmd/jobcheck")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build jobcheck: %v\n%s", err, b)
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	logf, err := os.Create(filepath.Join(dir, "pushgateway.log"))
-	if err != nil {
-		return nil, err
-	}
-	// Debian's build persists to /var/lib/prometheus/pushgateway.data unless
-	// told otherwise: every test run must start empty and write nothing there.
-	cmd := exec.Command(pushgatewayBin, "--web.listen-address="+addr, "--persistence.file=")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start pushgateway: %w", err)
-	}
-	stop = func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	}
-	pgURL = "http://" + addr
-	for i := 0; i < 200; i++ {
-		resp, err := http.Get(pgURL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return stop, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	stop()
-	log, _ := os.ReadFile(logf.Name())
-	return nil, fmt.Errorf("pushgateway on %s not ready:\n%s", addr, log)
+	return nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// runResult is what one run of the binary produced.
-type runResult struct {
+// proc is what one run of the binary produced.
+type proc struct {
 	code           int
 	stdout, stderr string
 	elapsed        time.Duration
-	state          *os.ProcessState
+}
+
+// stderrLines is the non-empty lines the binary wrote to stderr.
+func (p proc) stderrLines() []string {
+	var out []string
+	for _, l := range strings.Split(p.stderr, "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // jobcheck runs the binary with args and extra environment, with a clean
 // JOBCHECK_*/KH_* environment so the host's cannot leak in.
-func jobcheck(t testing.TB, env []string, args ...string) runResult {
+func jobcheck(t testing.TB, env []string, args ...string) proc {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(cleanEnv(), env...)
@@ -123,7 +89,7 @@ func jobcheck(t testing.TB, env []string, args ...string) runResult {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
 	err := cmd.Run()
-	r := runResult{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start), state: cmd.ProcessState}
+	r := proc{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -138,107 +104,100 @@ func jobcheck(t testing.TB, env []string, args ...string) runResult {
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "JOBCHECK_") && !strings.HasPrefix(kv, "KH_") {
+		if !strings.HasPrefix(kv, "JOBCHECK_") && !strings.HasPrefix(kv, "KH_") && !strings.HasPrefix(kv, contract.EnvCompletionIndex+"=") {
 			env = append(env, kv)
 		}
 	}
 	return env
 }
 
-// jobName is a Pushgateway group of its own for each test.
+// jobName is a Pushgateway group of its own for each test, and for each
+// run of it (go test -count=2 uses the same Pushgateway).
 func jobName(t testing.TB) string {
-	return strings.NewReplacer("/", "-", "#", "-").Replace(strings.ToLower(t.Name()))
+	return fmt.Sprintf("%s-%d", strings.NewReplacer("/", "-", "#", "-").Replace(strings.ToLower(t.Name())), runs.Add(1))
 }
 
-// series is one pushed sample read back from the Pushgateway.
-type series struct {
-	labels map[string]string
-	value  float64
+var runs atomic.Int64
+
+// pgEnv is the environment the webhook would give a one-container job, in
+// run mode unless the test adds JOBCHECK_REPORT.
+func pgEnv(t *testing.T, job string) []string {
+	return []string{
+		contract.EnvPushgateway + "=" + pg.URL,
+		contract.EnvJob + "=" + job,
+		contract.EnvNamespace + "=testns",
+		contract.EnvPod + "=" + job + "-abcde",
+		contract.EnvSentinel + "=" + filepath.Join(t.TempDir(), "main.heartbeat"),
+	}
 }
 
-// groupMetrics reads our group back through GET /api/v1/metrics: metric name
-// to its series. The group is matched by its exact grouping key.
-func groupMetrics(t testing.TB, grouping map[string]string) map[string][]series {
+// sentinelOf is the sentinel in env.
+func sentinelOf(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, contract.EnvSentinel+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func grouping(job string) map[string]string {
+	return map[string]string{contract.LabelJob: job, contract.LabelNamespace: "testns"}
+}
+
+// group reads a group back through the Pushgateway's API; nil when absent.
+func group(t testing.TB, key map[string]string) *pushgatewaytest.Group {
 	t.Helper()
-	resp, err := http.Get(pgURL + "/api/v1/metrics")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g, err := pg.Group(ctx, key)
 	if err != nil {
-		t.Fatalf("read pushgateway: %v", err)
+		t.Fatalf("read the pushgateway: %v", err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Data []map[string]json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("decode pushgateway api: %v", err)
-	}
-	for _, g := range body.Data {
-		var labels map[string]string
-		json.Unmarshal(g["labels"], &labels)
-		if !equalMaps(labels, grouping) {
-			continue
-		}
-		out := map[string][]series{}
-		for name, raw := range g {
-			var fam struct {
-				Metrics []struct {
-					Labels map[string]string `json:"labels"`
-					Value  string            `json:"value"`
-				} `json:"metrics"`
-			}
-			if json.Unmarshal(raw, &fam) != nil {
-				continue
-			}
-			for _, m := range fam.Metrics {
-				v, _ := strconv.ParseFloat(m.Value, 64)
-				out[name] = append(out[name], series{labels: m.Labels, value: v})
-			}
-		}
-		return out
-	}
-	return nil
+	return g
 }
 
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
-// value returns the single value of metric name, failing the test when the
+// value returns the single value of metric, failing the test when the
 // metric is missing or has several series.
-func value(t testing.TB, m map[string][]series, name string) float64 {
+func value(t testing.TB, g *pushgatewaytest.Group, metric string) float64 {
 	t.Helper()
-	s := m[name]
-	if len(s) != 1 {
-		t.Fatalf("%s: want exactly 1 series, got %d (%v)", name, len(s), s)
+	if g == nil {
+		t.Fatalf("%s: no group", metric)
 	}
-	return s[0].value
+	s := g.Metrics[metric]
+	if len(s) != 1 {
+		t.Fatalf("%s: want exactly 1 series, got %d (%v)", metric, len(s), s)
+	}
+	return s[0].Value
 }
 
-// reasonOf returns the single reason label of jobcheck_last_run_info.
-func reasonOf(t testing.TB, m map[string][]series) string {
+// labelsOf returns the labels (without the grouping key's) of the single
+// series of an info metric.
+func labelsOf(t testing.TB, g *pushgatewaytest.Group, metric string) map[string]string {
 	t.Helper()
-	s := m[mLastRunInfo]
-	if len(s) != 1 {
-		t.Fatalf("%s: want exactly one reason, got %v", mLastRunInfo, s)
+	value(t, g, metric)
+	out := map[string]string{}
+	for k, v := range g.Metrics[metric][0].Labels {
+		if _, grouped := g.Labels[k]; !grouped && k != "instance" {
+			out[k] = v
+		}
 	}
-	return s[0].labels["reason"]
+	return out
 }
 
-// startJobcheck starts the binary in the background, with stdout readable
-// line by line, for tests that interact with a running wrapper.
+// attempt is the reason and detail of the group's last attempt.
+func attempt(t testing.TB, g *pushgatewaytest.Group) (reason, detail string) {
+	t.Helper()
+	l := labelsOf(t, g, contract.MetricLastAttemptInfo)
+	return l[contract.LabelReason], l[contract.LabelDetail]
+}
+
+// running is a wrapper started in the background, with stdout readable
+// line by line, for tests that interact with it.
 type running struct {
 	cmd    *exec.Cmd
-	stdout *bytes.Buffer
 	lines  chan string
 	stderr *bytes.Buffer
-	done   chan struct{}
 }
 
 func startJobcheck(t *testing.T, env []string, sys *syscall.SysProcAttr, args ...string) *running {
@@ -253,7 +212,7 @@ func startJobcheck(t *testing.T, env []string, sys *syscall.SysProcAttr, args ..
 	// be left running.
 	sys.Setpgid = true
 	cmd.SysProcAttr = sys
-	r := &running{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, lines: make(chan string, 100), done: make(chan struct{})}
+	r := &running{cmd: cmd, stderr: &bytes.Buffer{}, lines: make(chan string, 1000)}
 	cmd.Stderr = r.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -293,7 +252,7 @@ func startJobcheck(t *testing.T, env []string, sys *syscall.SysProcAttr, args ..
 // waitLine waits for a stdout line equal to want.
 func (r *running) waitLine(t *testing.T, want string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		select {
@@ -321,4 +280,15 @@ func (r *running) wait(t *testing.T) int {
 		t.Fatalf("wait jobcheck: %v", err)
 	}
 	return r.cmd.ProcessState.ExitCode()
+}
+
+// eventually polls cond until it holds, for state that another process
+// changes; the bound only keeps a broken test from hanging.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+	}
 }

@@ -3,81 +3,88 @@ package agent
 import (
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/jobcheck/jobcheck/contract"
+	"github.com/jobcheck/jobcheck/pushgateway"
 )
 
-// Metric names of the public contract (design.md).
-const (
-	mLastStart      = "jobcheck_last_start_timestamp_seconds"
-	mRunning        = "jobcheck_running"
-	mHeartbeat      = "jobcheck_heartbeat_timestamp_seconds"
-	mLastCompletion = "jobcheck_last_completion_timestamp_seconds"
-	mLastSuccess    = "jobcheck_last_success_timestamp_seconds"
-	mLastFailure    = "jobcheck_last_failure_timestamp_seconds"
-	mLastDuration   = "jobcheck_last_duration_seconds"
-	mLastExitCode   = "jobcheck_last_exit_code"
-	mLastRunInfo    = "jobcheck_last_run_info"
-	mConsecFailures = "jobcheck_consecutive_failures"
-	mMaxAge         = "jobcheck_max_age_seconds"
-	mNextDeadline   = "jobcheck_next_run_deadline_timestamp_seconds"
-)
+// The samples of each push (docs/model.md, "Agent pushes"). Every push is a
+// POST: it replaces the metrics it names in the group and keeps the others,
+// so a failed run, which does not push the success metrics, leaves the last
+// success alone, and a push of an info metric replaces its every series.
 
-// Each push carries only the metrics of that moment: the Pushgateway's POST
-// replaces the metrics named in the push and keeps the others of the group, so
-// a failed run, which does not push mLastSuccess, leaves the last success alone.
+func gauge(name string, v float64) pushgateway.Sample {
+	return pushgateway.Sample{Name: name, Value: v}
+}
 
-func gauge(name, help string, v float64) prometheus.Collector {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
-	g.Set(v)
-	return g
+func info(name string, labels ...[2]string) pushgateway.Sample {
+	return pushgateway.Sample{Name: name, Labels: labels, Value: 1}
 }
 
 func ts(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-// common are the metrics pushed both at start and at exit.
-func common(maxAge time.Duration, deadline time.Time) []prometheus.Collector {
-	c := []prometheus.Collector{gauge(mMaxAge, "Heartbeat age at which the job counts as hung.", maxAge.Seconds())}
+// startSamples is run mode's push at start.
+func startSamples(start time.Time, maxAge time.Duration, deadline time.Time) []pushgateway.Sample {
+	s := []pushgateway.Sample{
+		gauge(contract.MetricRunning, 1),
+		gauge(contract.MetricLastStart, ts(start)),
+		gauge(contract.MetricMaxAge, maxAge.Seconds()),
+	}
 	if !deadline.IsZero() {
-		c = append(c, gauge(mNextDeadline, "Next scheduled run plus grace: the job is overdue after it.", ts(deadline)))
+		s = append(s, gauge(contract.MetricNextRunDeadline, ts(deadline)))
 	}
-	return c
+	return s
 }
 
-func startMetrics(start time.Time, maxAge time.Duration, deadline time.Time) []prometheus.Collector {
-	return append(common(maxAge, deadline),
-		gauge(mLastStart, "When the last run started.", ts(start)),
-		gauge(mRunning, "1 while a run is in progress.", 1),
-		heartbeatMetric(start))
+// hungSamples is pushed when the attempt goes stale, and again every
+// contract.HungRepushPeriod while it stays so.
+func hungSamples(now time.Time, maxAge time.Duration) []pushgateway.Sample {
+	return []pushgateway.Sample{gauge(contract.MetricLastHung, ts(now)), gauge(contract.MetricMaxAge, maxAge.Seconds())}
 }
 
-func heartbeatMetric(last time.Time) prometheus.Collector {
-	return gauge(mHeartbeat, "Last sign of life of the running job.", ts(last))
+// attemptInfo is the ended attempt's reason and detail.
+func attemptInfo(reason, detail string) pushgateway.Sample {
+	return info(contract.MetricLastAttemptInfo, [2]string{contract.LabelReason, reason}, [2]string{contract.LabelDetail, detail})
 }
 
-// result is what a finished run reports.
-type result struct {
-	start, end time.Time
-	code       int
-	reason     string
-	failures   float64 // consecutive failures including this run
-}
-
-func exitMetrics(r result, maxAge time.Duration, deadline time.Time) []prometheus.Collector {
-	c := append(common(maxAge, deadline),
-		gauge(mRunning, "1 while a run is in progress.", 0),
-		gauge(mLastCompletion, "When the last run ended, whatever its outcome.", ts(r.end)),
-		gauge(mLastDuration, "Duration of the last run.", r.end.Sub(r.start).Seconds()),
-		gauge(mLastExitCode, "Exit code of the last run (128+N for death by signal N).", float64(r.code)),
-		gauge(mConsecFailures, "Failed runs in a row.", r.failures),
-		runInfo(r.reason))
-	if r.reason == reasonSucceeded {
-		return append(c, gauge(mLastSuccess, "When the last successful run ended.", ts(r.end)))
+// attemptSamples are the attempt metrics pushed at exit, in both modes.
+func attemptSamples(r result, maxAge time.Duration) []pushgateway.Sample {
+	return []pushgateway.Sample{
+		attemptInfo(r.reason, r.detail),
+		gauge(contract.MetricLastAttemptExitCode, float64(r.code)),
+		gauge(contract.MetricLastAttemptEnd, ts(r.end)),
+		gauge(contract.MetricLastAttemptDuration, r.end.Sub(r.start).Seconds()),
+		gauge(contract.MetricMaxAge, maxAge.Seconds()),
 	}
-	return append(c, gauge(mLastFailure, "When the last failed run ended.", ts(r.end)))
 }
 
-func runInfo(reason string) prometheus.Collector {
-	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: mLastRunInfo, Help: "Outcome of the last run, as the reason label."}, []string{"reason"})
-	v.WithLabelValues(reason).Set(1)
-	return v
+// runSamples are run mode's run metrics at exit: the attempt is the run.
+// failures is the previous consecutive-failure count; known false means it
+// could not be read back, and a failed run then pushes no count rather
+// than a wrong one.
+func runSamples(r result, deadline time.Time, failures float64, known bool) []pushgateway.Sample {
+	res := runResult(r.reason)
+	s := []pushgateway.Sample{
+		gauge(contract.MetricRunning, 0),
+		gauge(contract.MetricLastCompletion, ts(r.end)),
+		gauge(contract.MetricLastDuration, r.end.Sub(r.start).Seconds()),
+		info(contract.MetricLastRunInfo, [2]string{contract.LabelResult, res}, [2]string{contract.LabelReason, r.reason}),
+	}
+	if !deadline.IsZero() {
+		s = append(s, gauge(contract.MetricNextRunDeadline, ts(deadline)))
+	}
+	switch res {
+	case contract.ResultSucceeded:
+		s = append(s,
+			gauge(contract.MetricLastSuccess, ts(r.end)),
+			gauge(contract.MetricLastSuccessStart, ts(r.start)),
+			gauge(contract.MetricConsecutiveFailures, 0))
+	case contract.ResultFailed:
+		s = append(s,
+			gauge(contract.MetricLastFailure, ts(r.end)),
+			info(contract.MetricLastFailureInfo, [2]string{contract.LabelReason, r.reason}, [2]string{contract.LabelFailedIndexes, ""}))
+		if known {
+			s = append(s, gauge(contract.MetricConsecutiveFailures, failures+1))
+		}
+	}
+	return s
 }

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,14 +52,13 @@ func (o oomCounter) read() (uint64, bool) {
 
 // readKey reads "key value" lines and returns the value of key.
 func readKey(path, key string) (uint64, bool) {
-	f, err := os.Open(path)
+	var buf [1024]byte
+	b, err := readSmall(path, buf[:])
 	if err != nil {
 		return 0, false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, " ")
 		if !ok || k != key {
 			continue
 		}
@@ -73,6 +70,7 @@ func readKey(path, key string) (uint64, bool) {
 
 // systemOOMCounter is the counter of the cgroup this process runs in.
 func systemOOMCounter() oomCounter {
-	b, _ := os.ReadFile("/proc/self/cgroup")
+	var buf [4096]byte
+	b, _ := readSmall("/proc/self/cgroup", buf[:])
 	return newOOMCounter("/sys/fs/cgroup", string(b))
 }

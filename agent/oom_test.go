@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/jobcheck/jobcheck/contract"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,8 +65,8 @@ func TestOOMKillDuringRunIsReported(t *testing.T) {
 	before, _ := c.read()
 	writeFile(t, events, "oom_kill 2\n") // the kernel killed something in our cgroup
 	after, _ := c.read()
-	o := outcome{started: true, status: 9, oomKills: after > before} // 9: killed by SIGKILL
-	if got := o.reason(); got != reasonOOMKilled {
-		t.Fatalf("reason %q, want %q", got, reasonOOMKilled)
+	o := outcome{started: true, status: 9, oomKill: after > before} // 9: killed by SIGKILL
+	if got := o.reason(); got != contract.ReasonOOMKilled {
+		t.Fatalf("reason %q, want %q", got, contract.ReasonOOMKilled)
 	}
 }

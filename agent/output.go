@@ -84,7 +84,7 @@ func (t *tail) Lines() []string {
 func relay(r *os.File, dst io.Writer, act *activity, extra io.Writer, done chan<- struct{}) {
 	defer close(done)
 	defer r.Close()
-	buf := make([]byte, 32*1024)
+	buf := make([]byte, 16<<10)
 	dstOK := true
 	for {
 		n, err := r.Read(buf)

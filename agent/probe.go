@@ -1,23 +1,30 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 )
 
-// Probe checks the heartbeat for the liveness probe: nil when the sentinel is
-// younger than maxAge, otherwise an error saying how old it is and what the
-// limit is. It only stats one file, so it runs in a few milliseconds.
-func Probe(sentinel string, maxAge time.Duration, now time.Time) error {
+// Probe is the liveness probe: an error, saying how old the sentinel is and
+// what the limit is, only when the sentinel is older than maxAge. A missing
+// or unreadable sentinel (the wrapper could not create it: heartbeat off)
+// passes with a note: configuration must never get a healthy job
+// restarted. It only stats one file.
+func Probe(sentinel string, maxAge time.Duration, now time.Time) (note string, err error) {
 	st, err := os.Stat(sentinel)
 	if err != nil {
-		return fmt.Errorf("no heartbeat: %w", err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Sprintf("no heartbeat file %s (heartbeat off): passing", sentinel), nil
+		}
+		return fmt.Sprintf("heartbeat file unreadable (%v): passing", err), nil
 	}
 	if age := now.Sub(st.ModTime()); age > maxAge {
-		return fmt.Errorf("heartbeat %s is %s old, limit %s", sentinel, age.Round(time.Millisecond), maxAge)
+		return "", fmt.Errorf("heartbeat %s is %s old, limit %s", sentinel, age.Round(time.Millisecond), maxAge)
 	}
-	return nil
+	return "", nil
 }
 
 // Touch refreshes the sentinel once, creating it when missing: for scripts

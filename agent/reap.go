@@ -6,30 +6,35 @@ import (
 	"syscall"
 )
 
-// reaper is active when the wrapper is PID 1 (a container's first process).
-// Orphaned grandchildren are re-parented to PID 1, and nobody else will wait
-// for them, so every SIGCHLD it reaps all exited children with
-// wait4(-1, WNOHANG). The main child is reaped by the same loop, which records
-// its status instead of losing it: a separate wait on the main child would race
-// with wait4(-1) and could find its status already stolen.
+// reaper waits for the child on SIGCHLD, with wait4(WNOHANG): no thread is
+// held in a blocking wait. When the wrapper is PID 1 (a container's first
+// process), orphaned grandchildren are re-parented to it and nobody else
+// will wait for them, so it reaps every exited child (wait4(-1)) and
+// records the main child's status when it comes by, instead of losing it:
+// a separate wait on the main child would race with wait4(-1) and could
+// find its status already stolen.
 type reaper struct {
 	sigchld chan os.Signal
+	all     bool // PID 1: reap every child
 }
 
 // newReaper subscribes to SIGCHLD; call it before starting the child so no
 // SIGCHLD is missed.
 func newReaper() *reaper {
-	r := &reaper{sigchld: make(chan os.Signal, 8)}
+	r := &reaper{sigchld: make(chan os.Signal, 8), all: os.Getpid() == 1}
 	signal.Notify(r.sigchld, syscall.SIGCHLD)
 	return r
 }
 
 // run reaps until the main child c has been waited for, then closes c.done.
-// Orphans that exit later are reaped by the kernel when PID 1 itself exits.
+// A child whose status cannot be read counts as exit 1, never as a success.
 func (r *reaper) run(c *child) {
-	defer signal.Stop(r.sigchld)
 	for {
-		if ws, ok := reapExited(c.proc.Pid); ok {
+		ws, ok, gone := r.reap(c.pid)
+		if ok || gone {
+			if gone {
+				ws = syscall.WaitStatus(1 << 8)
+			}
 			c.status = ws
 			close(c.done)
 			return
@@ -38,16 +43,34 @@ func (r *reaper) run(c *child) {
 	}
 }
 
-// keepReaping reaps orphans until stop is closed: used after the main child
-// exited while the wrapper is still reporting.
-func keepReaping(stop <-chan struct{}) {
-	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, syscall.SIGCHLD)
-	defer signal.Stop(ch)
+// reap waits, without blocking, for the main child (and, as PID 1, for
+// every exited child). gone: the main child cannot be waited for at all.
+func (r *reaper) reap(main int) (ws syscall.WaitStatus, ok, gone bool) {
+	if !r.all {
+		for {
+			pid, err := syscall.Wait4(main, &ws, syscall.WNOHANG, nil)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err != nil:
+				return 0, false, true
+			}
+			return ws, pid == main, false
+		}
+	}
+	ws, ok = reapExited(main)
+	return ws, ok, false
+}
+
+// keepReaping reaps orphans until stop is closed: used as PID 1 after the
+// main child exited while the wrapper is still reporting. Orphans that exit
+// later are reaped by the kernel when PID 1 itself exits.
+func (r *reaper) keepReaping(stop <-chan struct{}) {
+	defer signal.Stop(r.sigchld)
 	for {
 		reapExited(0)
 		select {
-		case <-ch:
+		case <-r.sigchld:
 		case <-stop:
 			return
 		}

@@ -2,95 +2,164 @@ package agent
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
-func TestLastSuccessSurvivesLaterFailures(t *testing.T) {
-	job := jobName(t)
-	env := pgEnv(t, job)
-	if r := jobcheck(t, env, "run", "--", "true"); r.code != 0 {
-		t.Fatalf("first run: exit %d: %s", r.code, r.stderr)
-	}
-	success := value(t, groupMetrics(t, grouping(job)), mLastSuccess)
-	for i := 1; i <= 2; i++ {
-		if r := jobcheck(t, env, "run", "--", "false"); r.code != 1 {
-			t.Fatalf("failing run: exit %d: %s", r.code, r.stderr)
-		}
-		m := groupMetrics(t, grouping(job))
-		if got := value(t, m, mLastSuccess); got != success {
-			t.Fatalf("after failure %d: last success %v, want %v kept", i, got, success)
-		}
-		if got := value(t, m, mConsecFailures); got != float64(i) {
-			t.Errorf("after failure %d: %s = %v", i, mConsecFailures, got)
-		}
-		if got := reasonOf(t, m); got != "failed" {
-			t.Errorf("reason %q, want failed (and only it)", got)
-		}
-		if value(t, m, mLastFailure) < success {
-			t.Errorf("last failure older than the success before it")
-		}
-	}
-	jobcheck(t, env, "run", "--", "true")
-	m := groupMetrics(t, grouping(job))
-	if got := value(t, m, mConsecFailures); got != 0 {
-		t.Errorf("after a success: %s = %v, want 0", mConsecFailures, got)
-	}
-	if got := reasonOf(t, m); got != "succeeded" {
-		t.Errorf("reason %q, want succeeded", got)
-	}
+// push is one request the agent sent, as a recording server saw it.
+type push struct {
+	method, path, contentType string
+	families                  map[string]map[string]string // metric -> its first series' labels
+	err                       error                        // expfmt's verdict on the body
 }
 
-func TestRunningAndHeartbeatPushedWhileRunning(t *testing.T) {
-	job := jobName(t)
-	env := append(pgEnv(t, job), "JOBCHECK_CONTAINER=worker", "JOBCHECK_SCHEDULE=*/10 * * * *", "JOBCHECK_GRACE=1m")
-	r := startJobcheck(t, env, nil, "run", "--", "sh", "-c", "echo ready; while :; do sleep 0.05; done")
-	r.waitLine(t, "ready")
-	g := map[string]string{"job": job, "namespace": "testns", "container": "worker"}
-	var m map[string][]series
-	for i := 0; i < 200 && len(m[mRunning]) == 0; i++ {
-		m = groupMetrics(t, g)
-		time.Sleep(20 * time.Millisecond)
+// recorder is a Pushgateway stand-in that records every request.
+type recorder struct {
+	mu     sync.Mutex
+	pushes []push
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := push{method: r.Method, path: r.URL.EscapedPath(), contentType: r.Header.Get("Content-Type")}
+	if r.Method == http.MethodPost {
+		parser := expfmt.NewTextParser(model.LegacyValidation)
+		fams, err := parser.TextToMetricFamilies(r.Body)
+		p.err = err
+		p.families = map[string]map[string]string{}
+		for name, f := range fams {
+			if f.GetType().String() != "GAUGE" || f.GetHelp() != contract.Help(name) {
+				p.err = &json.UnsupportedValueError{Str: name + ": type " + f.GetType().String() + ", help " + f.GetHelp()}
+			}
+			labels := map[string]string{}
+			for _, l := range f.Metric[0].Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			p.families[name] = labels
+		}
 	}
-	if got := value(t, m, mRunning); got != 1 {
-		t.Fatalf("%s = %v while running, want 1", mRunning, got)
+	rec.mu.Lock()
+	rec.pushes = append(rec.pushes, p)
+	rec.mu.Unlock()
+	if r.Method == http.MethodGet { // the read-back: an empty Pushgateway
+		return
 	}
-	start := value(t, m, mLastStart)
-	if hb := value(t, m, mHeartbeat); hb < start {
-		t.Errorf("heartbeat %v before start %v", hb, start)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (rec *recorder) posts() []push {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var out []push
+	for _, p := range rec.pushes {
+		if p.method == http.MethodPost {
+			out = append(out, p)
+		}
 	}
-	if got := value(t, m, mMaxAge); got != DefaultMaxAge.Seconds() {
-		t.Errorf("%s = %v, want %v", mMaxAge, got, DefaultMaxAge.Seconds())
+	return out
+}
+
+func names(p push) []string {
+	var out []string
+	for n := range p.families {
+		out = append(out, n)
 	}
-	deadline := time.Unix(int64(value(t, m, mNextDeadline)), 0).UTC()
-	if deadline.Minute()%10 != 1 || deadline.Second() != 0 || deadline.Before(time.Unix(int64(start), 0)) {
-		t.Errorf("next run deadline %s: want the next */10 minute plus 1m grace", deadline)
+	slices.Sort(out)
+	return out
+}
+
+// What the agent sends parses with the Prometheus text parser: gauges with
+// contract.Help texts, POSTed to the group's path, exactly the metrics of
+// each moment of each mode.
+func TestWhatIsSent(t *testing.T) {
+	m := contract.MetricLastAttemptInfo
+	attemptExit := []string{contract.MetricLastAttemptDuration, contract.MetricLastAttemptEnd, contract.MetricLastAttemptExitCode, m, contract.MetricMaxAge}
+	cases := []struct {
+		name   string
+		env    []string
+		script string
+		want   [][]string // the metric names of each POST, in order
+	}{
+		{"run mode, success, schedule", []string{contract.EnvSchedule + "=@hourly"}, "exit 0", [][]string{
+			{contract.MetricLastStart, contract.MetricMaxAge, contract.MetricNextRunDeadline, contract.MetricRunning},
+			append(slices.Clone(attemptExit), contract.MetricConsecutiveFailures, contract.MetricLastCompletion, contract.MetricLastDuration,
+				contract.MetricLastRunInfo, contract.MetricLastSuccess, contract.MetricLastSuccessStart, contract.MetricNextRunDeadline, contract.MetricRunning),
+		}},
+		{"run mode, failure", nil, "exit 2", [][]string{
+			{contract.MetricLastStart, contract.MetricMaxAge, contract.MetricRunning},
+			append(slices.Clone(attemptExit), contract.MetricConsecutiveFailures, contract.MetricLastCompletion, contract.MetricLastDuration,
+				contract.MetricLastFailure, contract.MetricLastFailureInfo, contract.MetricLastRunInfo, contract.MetricRunning),
+		}},
+		{"attempt mode", []string{contract.EnvReport + "=attempt", contract.EnvSchedule + "=@hourly"}, "exit 2", [][]string{attemptExit}},
 	}
-	if groupMetrics(t, grouping(job)) != nil {
-		t.Errorf("a group without the container label exists: container must be in the grouping key")
-	}
-	r.cmd.Process.Signal(os.Interrupt)
-	r.wait(t)
-	if got := value(t, groupMetrics(t, g), mRunning); got != 0 {
-		t.Errorf("%s = %v after exit, want 0", mRunning, got)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			env := append([]string{contract.EnvPushgateway + "=" + srv.URL, contract.EnvJob + "=a/b", contract.EnvNamespace + "=ns",
+				contract.EnvContainer + "=c", contract.EnvCompletionIndex + "=7", contract.EnvSentinel + "=" + filepath.Join(t.TempDir(), "hb")}, tc.env...)
+			r := jobcheck(t, env, "run", "--", "sh", "-c", tc.script)
+			if r.stderr != "" {
+				t.Fatalf("stderr %q", r.stderr)
+			}
+			posts := rec.posts()
+			if len(posts) != len(tc.want) {
+				t.Fatalf("%d pushes, want %d: %+v", len(posts), len(tc.want), posts)
+			}
+			for i, p := range posts {
+				slices.Sort(tc.want[i])
+				if p.err != nil {
+					t.Errorf("push %d: %v", i, p.err)
+				}
+				if got := names(p); !slices.Equal(got, tc.want[i]) {
+					t.Errorf("push %d: %v\nwant    %v", i, got, tc.want[i])
+				}
+				if p.path != "/metrics/job@base64/YS9i/namespace/ns/container/c/index/7" {
+					t.Errorf("push %d to %s", i, p.path)
+				}
+				if !strings.HasPrefix(p.contentType, "text/plain; version=0.0.4") {
+					t.Errorf("content type %q", p.contentType)
+				}
+			}
+			last := posts[len(posts)-1].families
+			if l := last[m]; len(l) != 2 || l[contract.LabelReason] == "" {
+				t.Errorf("%s labels %v, want reason and detail", m, l)
+			}
+			if l, ok := last[contract.MetricLastFailureInfo]; ok && (len(l) != 2 || l[contract.LabelReason] != contract.ReasonFailed) {
+				t.Errorf("failure info labels %v, want reason and failed_indexes", l)
+			}
+		})
 	}
 }
 
 // A Pushgateway that is down, erroring or not answering costs one stderr
 // line and at most the budget: never the exit code.
 func TestBrokenPushgatewayNeverChangesTheResult(t *testing.T) {
-	down, err := freeAddr() // nothing listens there any more
+	down, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	downAddr := down.Addr().String()
+	down.Close() // nothing listens there any more
 	erroring := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	}))
@@ -105,22 +174,25 @@ func TestBrokenPushgatewayNeverChangesTheResult(t *testing.T) {
 	// silent Pushgateway would cost about 12s (3 tries of 2s, at start and at exit).
 	const slack = 6 * time.Second
 	for _, tc := range []struct{ name, url string }{
-		{"down", "http://" + down},
+		{"down", "http://" + downAddr},
 		{"500", erroring.URL},
 		{"never answers", "http://" + silent.Addr().String()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, code := range []int{0, 3} {
-				env := []string{"JOBCHECK_PUSHGATEWAY=" + tc.url, "JOBCHECK_JOB=j", "JOBCHECK_SENTINEL=" + filepath.Join(t.TempDir(), "hb")}
-				r := jobcheck(t, env, "run", "--push-budget", budget.String(), "--", "sh", "-c", "exit "+strconv.Itoa(code))
-				if r.code != code {
-					t.Errorf("exit code %d, want %d", r.code, code)
-				}
-				if r.elapsed > budget+slack {
-					t.Errorf("exit took %s, budget %s", r.elapsed, budget)
-				}
-				if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "pushgateway") {
-					t.Errorf("want one stderr line about the pushgateway, got %q", r.stderr)
+			for _, report := range []string{contract.ReportRun, contract.ReportAttempt} {
+				for _, code := range []int{0, 3} {
+					env := []string{contract.EnvPushgateway + "=" + tc.url, contract.EnvJob + "=j", contract.EnvReport + "=" + report,
+						contract.EnvSentinel + "=" + filepath.Join(t.TempDir(), "hb")}
+					r := jobcheck(t, env, "run", "--push-budget", budget.String(), "--", "sh", "-c", "exit "+strconv.Itoa(code))
+					if r.code != code {
+						t.Errorf("exit code %d, want %d", r.code, code)
+					}
+					if r.elapsed > budget+slack {
+						t.Errorf("exit took %s, budget %s", r.elapsed, budget)
+					}
+					if lines := r.stderrLines(); len(lines) != 1 || !strings.Contains(lines[0], "pushgateway") {
+						t.Errorf("%s mode: want one stderr line about the pushgateway, got %q", report, r.stderr)
+					}
 				}
 			}
 		})
@@ -128,9 +200,67 @@ func TestBrokenPushgatewayNeverChangesTheResult(t *testing.T) {
 }
 
 func TestNoPushgatewayIsNoError(t *testing.T) {
-	r := jobcheck(t, []string{"JOBCHECK_SENTINEL=" + filepath.Join(t.TempDir(), "hb")}, "run", "--", "true")
+	r := jobcheck(t, []string{contract.EnvSentinel + "=" + filepath.Join(t.TempDir(), "hb")}, "run", "--", "true")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q: want 0 and nothing", r.code, r.stderr)
+	}
+}
+
+// An https Pushgateway (here a TLS proxy in front of the real one, with a
+// test CA the agent trusts through SSL_CERT_FILE, as a pod would mount it)
+// works for the pushes and the read-back; user info is basic auth.
+func TestHTTPSPushgateway(t *testing.T) {
+	target, _ := url.Parse(pg.URL)
+	var auth []string
+	var mu sync.Mutex
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusting client's handshake errors
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job := jobName(t)
+	env := append(pgEnv(t, job), contract.EnvPushgateway+"="+strings.Replace(srv.URL, "https://", "https://u:p@", 1), "SSL_CERT_FILE="+ca)
+	for i := 1; i <= 2; i++ {
+		if r := jobcheck(t, env, "run", "--", "false"); r.code != 1 || r.stderr != "" {
+			t.Fatalf("run %d: exit %d, stderr %q", i, r.code, r.stderr)
+		}
+	}
+	if got := value(t, group(t, grouping(job)), contract.MetricConsecutiveFailures); got != 2 {
+		t.Errorf("consecutive failures %v after two failures over https, want 2 (read back)", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(auth) < 4 || auth[0] != "Basic dTpw" {
+		t.Errorf("authorization headers %q, want basic auth on every request", auth)
+	}
+	// Without the CA: refused, one line, the job unaffected.
+	env = append(pgEnv(t, job), contract.EnvPushgateway+"="+srv.URL)
+	if r := jobcheck(t, env, "run", "--push-budget", "1s", "--", "true"); r.code != 0 || len(r.stderrLines()) != 1 || !strings.Contains(r.stderr, "certificate") {
+		t.Errorf("untrusted https: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// A Pushgateway given as host:port, without a scheme, is pushed to and read
+// back from alike.
+func TestPushgatewayWithoutScheme(t *testing.T) {
+	job := jobName(t)
+	env := append(pgEnv(t, job), contract.EnvPushgateway+"="+strings.TrimPrefix(pg.URL, "http://"))
+	for i := 1; i <= 2; i++ {
+		if r := jobcheck(t, env, "run", "--", "false"); r.code != 1 || r.stderr != "" {
+			t.Fatalf("run %d: exit %d, stderr %q", i, r.code, r.stderr)
+		}
+	}
+	if got := value(t, group(t, grouping(job)), contract.MetricConsecutiveFailures); got != 2 {
+		t.Errorf("consecutive failures %v after two failures, want 2 (read back)", got)
 	}
 }
 
@@ -160,12 +290,12 @@ func TestKuberhealthyReport(t *testing.T) {
 		errors []string
 	}{
 		{"success", "echo fine >&2; exit 0", true, nil},
-		{"failure", "for i in $(seq 1 15); do echo line$i >&2; done; printf 'last words' >&2; exit 3",
-			false, []string{"exit code 3 (failed)", "stderr: line7", "stderr: line15", "stderr: last words"}},
+		{"failure", "for i in $(seq 1 15); do echo line$i >&2; done; printf 'last \"words\"' >&2; exit 3",
+			false, []string{"exit code 3 (failed)", "stderr: line7", "stderr: line15", `stderr: last "words"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := []string{"KH_REPORTING_URL=" + kh.URL, "KH_RUN_UUID=run-" + tc.name, "KH_CHECK_RUN_DEADLINE=" + deadline,
-				"JOBCHECK_SENTINEL=" + filepath.Join(t.TempDir(), "hb")}
+				contract.EnvSentinel + "=" + filepath.Join(t.TempDir(), "hb")}
 			jobcheck(t, env, "run", "--", "sh", "-c", tc.script)
 			var req khRequest
 			select {
@@ -195,9 +325,6 @@ func TestKuberhealthyReport(t *testing.T) {
 						t.Errorf("errors %q lack %q", req.body.Errors, w)
 					}
 				}
-				if strings.Contains(joined, "line5\n") {
-					t.Errorf("errors %q keep lines beyond the last %d", req.body.Errors, tailLines)
-				}
 			}
 		})
 	}
@@ -205,24 +332,9 @@ func TestKuberhealthyReport(t *testing.T) {
 
 func TestKuberhealthyDeadlinePassedCostsOneLine(t *testing.T) {
 	env := []string{"KH_REPORTING_URL=http://127.0.0.1:1/", "KH_RUN_UUID=x", "KH_CHECK_RUN_DEADLINE=1",
-		"JOBCHECK_SENTINEL=" + filepath.Join(t.TempDir(), "hb")}
+		contract.EnvSentinel + "=" + filepath.Join(t.TempDir(), "hb")}
 	r := jobcheck(t, env, "run", "--", "sh", "-c", "exit 5")
-	if r.code != 5 || !strings.Contains(r.stderr, "deadline") || strings.Count(r.stderr, "\n") != 1 {
+	if r.code != 5 || !strings.Contains(r.stderr, "deadline") || len(r.stderrLines()) != 1 {
 		t.Fatalf("exit %d, stderr %q: want 5 and one line about the deadline", r.code, r.stderr)
-	}
-}
-
-// A Pushgateway given as host:port, without a scheme, is pushed to and read
-// back from alike (client_golang's push adds http:// itself; so must the read-back).
-func TestPushgatewayWithoutScheme(t *testing.T) {
-	job := jobName(t)
-	env := append(pgEnv(t, job), "JOBCHECK_PUSHGATEWAY="+strings.TrimPrefix(pgURL, "http://"))
-	for i := 1; i <= 2; i++ {
-		if r := jobcheck(t, env, "run", "--", "false"); r.code != 1 || r.stderr != "" {
-			t.Fatalf("run %d: exit %d, stderr %q", i, r.code, r.stderr)
-		}
-	}
-	if got := value(t, groupMetrics(t, grouping(job)), mConsecFailures); got != 2 {
-		t.Errorf("%s = %v after two failures, want 2 (read back)", mConsecFailures, got)
 	}
 }

@@ -24,8 +24,10 @@ func TestNextRunDeadline(t *testing.T) {
 		{"0 * * * *", "", "2026-03-01T10:00:05Z", 5 * time.Minute, "2026-03-01T11:05:00Z"},
 		{"*/15 * * * *", "", "2026-03-01T10:14:59Z", 0, "2026-03-01T10:15:00Z"},
 		{"@daily", "", "2026-03-01T00:00:01Z", time.Hour, "2026-03-02T01:00:00Z"},
+		{"@every 90m", "Europe/Berlin", "2026-03-01T00:00:00Z", 0, "2026-03-01T01:30:00Z"},
 		{"30 2 * * *", "Europe/Berlin", "2026-06-01T00:00:00Z", 0, "2026-06-01T00:30:00Z"}, // 02:30 CEST = 00:30 UTC
 		{"CRON_TZ=America/New_York 0 9 * * 1-5", "Europe/Berlin", "2026-03-06T15:00:00Z", 0, "2026-03-09T13:00:00Z"},
+		{"TZ=Asia/Kolkata 0 9 * * *", "", "2026-03-06T00:00:00Z", 0, "2026-03-06T03:30:00Z"},
 		{"0 0 29 2 *", "", "2026-03-01T00:00:00Z", 0, "2028-02-29T00:00:00Z"},
 	}
 	// The start time comes from time.Now(), in the container's local zone: with
@@ -53,8 +55,9 @@ func TestBadScheduleIsAnErrorNamingIt(t *testing.T) {
 		{"61 * * * *", "", "61"},
 		{"0 * * * * *", "", "0 * * * * *"}, // seconds field: not a CronJob schedule
 		{"0 * * * *", "Mars/Olympus", "Mars/Olympus"},
-		{"CRON_TZ=UTC", "", "CRON_TZ=UTC"}, // robfig/cron panics on this one
+		{"CRON_TZ=UTC", "", "CRON_TZ=UTC"},
 		{"TZ=Europe/Berlin", "", "TZ=Europe/Berlin"},
+		{"CRON_TZ=Mars/Olympus 0 * * * *", "", "Mars/Olympus"},
 	} {
 		_, err := nextRunDeadline(tc.spec, tc.tz, time.Now(), 0)
 		if err == nil || !strings.Contains(err.Error(), tc.names) {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // forwardedSignals are passed on to the child: the ones a container runtime,
@@ -35,12 +36,19 @@ func newSignalForwarder() *signalForwarder {
 	return f
 }
 
-// forward relays signals to p until done is closed.
-func (f *signalForwarder) forward(p *os.Process, done <-chan struct{}) {
+// forward relays signals to the child pid until done is closed. A SIGTERM or SIGINT
+// means the attempt is being stopped (by Kubernetes, or by a person at a
+// terminal): terminating is called with the time it arrived before the
+// child gets it, so that what the child does after it (a JVM's shutdown
+// output) is not taken for a sign of life from before it.
+func (f *signalForwarder) forward(pid int, done <-chan struct{}, terminating func(time.Time)) {
 	for {
 		select {
 		case s := <-f.ch:
-			_ = p.Signal(s) // the child may have exited meanwhile
+			if s == syscall.SIGTERM || s == syscall.SIGINT {
+				terminating(time.Now())
+			}
+			_ = syscall.Kill(pid, s.(syscall.Signal)) // the child may have exited meanwhile
 		case <-f.pipe:
 		case <-done:
 			return

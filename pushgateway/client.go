@@ -3,26 +3,31 @@ package pushgateway
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/jobcheck/jobcheck/pushgateway/http1"
 )
 
 // Client pushes to and reads from one Pushgateway. Each call makes one HTTP
-// request bounded by ctx; retrying is the caller's choice.
+// request on a connection of its own, bounded by ctx; retrying is the
+// caller's choice.
 type Client struct {
 	base string // scheme://host[:port][/path], no trailing slash
-	http *http.Client
+	http http1.Client
 	help Family
 }
 
 // New returns a client of the Pushgateway at rawURL. A URL without a scheme
-// ("pushgw:9091") means http://, as client_golang's push package does. help
-// gives each metric's HELP text (nil: none). hc nil means a new http.Client.
-func New(rawURL string, hc *http.Client, help Family) (*Client, error) {
+// ("pushgw:9091") means http://, as client_golang's push package does. User
+// info in the URL is sent as basic authentication. tlsConfig configures
+// https (nil: the system's roots). help gives each metric's HELP text (nil:
+// none).
+func New(rawURL string, tlsConfig *tls.Config, help Family) (*Client, error) {
 	if !strings.Contains(rawURL, "://") {
 		rawURL = "http://" + rawURL
 	}
@@ -33,14 +38,19 @@ func New(rawURL string, hc *http.Client, help Family) (*Client, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("pushgateway URL %q: want http:// or https:// and a host", rawURL)
 	}
-	if hc == nil {
-		hc = &http.Client{}
-	}
-	return &Client{base: strings.TrimRight(rawURL, "/"), http: hc, help: help}, nil
+	return &Client{base: strings.TrimRight(rawURL, "/"), http: http1.Client{TLS: tlsConfig}, help: help}, nil
 }
 
-// URL is the Pushgateway's base URL.
-func (c *Client) URL() string { return c.base }
+// URL is the Pushgateway's base URL, without its user info.
+func (c *Client) URL() string { return redact(c.base) }
+
+// redact removes the password of a URL, for messages.
+func redact(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return rawURL
+}
 
 // GroupPath is the path of a group below the Pushgateway's base URL:
 // /metrics/job/JOB/LABEL/VALUE... A value that is empty or holds a slash
@@ -87,39 +97,31 @@ func (c *Client) Add(ctx context.Context, grouping [][2]string, samples []Sample
 	}
 	var body bytes.Buffer
 	Encode(&body, samples, c.help)
-	return c.do(ctx, http.MethodPost, grouping, &body)
+	return c.do(ctx, "POST", grouping, body.Bytes())
 }
 
 // Delete removes the whole group.
 func (c *Client) Delete(ctx context.Context, grouping [][2]string) error {
-	return c.do(ctx, http.MethodDelete, grouping, nil)
+	return c.do(ctx, "DELETE", grouping, nil)
 }
 
-func (c *Client) do(ctx context.Context, method string, grouping [][2]string, body *bytes.Buffer) error {
+func (c *Client) do(ctx context.Context, method string, grouping [][2]string, body []byte) error {
 	p, err := GroupPath(grouping)
 	if err != nil {
 		return err
 	}
-	var r io.Reader
+	req := &http1.Request{Method: method, URL: c.base + p, Body: body}
 	if body != nil {
-		r = body
+		req.Header = [][2]string{{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+p, r)
+	resp, err := c.http.Do(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, p, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.base+p, err)
+		return fmt.Errorf("%s %s: %w", method, redact(c.base)+p, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: %s: %s", method, c.base+p, resp.Status, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("%s %s: %s: %s", method, redact(c.base)+p, resp.Status, strings.TrimSpace(string(msg)))
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	return nil
 }

@@ -3,11 +3,19 @@ package pushgateway
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"log"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,8 +152,16 @@ func TestAddScanDeleteOnRealPushgateway(t *testing.T) {
 	if err := c.Delete(ctx, key); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	if g, _ := pg.Group(ctx, map[string]string{"job": "round/trip", "namespace": "ns", "index": "3"}); g != nil {
-		t.Errorf("group still there after Delete: %+v", g)
+	// The Pushgateway answers a DELETE (202 Accepted) before it applies it.
+	for {
+		g, err := pg.Group(ctx, map[string]string{"job": "round/trip", "namespace": "ns", "index": "3"})
+		if err == nil && g == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("group still there after Delete: %+v %v", g, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -192,6 +208,32 @@ func TestScanParsesLikeExpfmt(t *testing.T) {
 	}
 }
 
+// InGroup is SameGroup(Group(...)), without allocating.
+func TestInGroup(t *testing.T) {
+	key := [][2]string{{"job", "j"}, {"namespace", "n"}}
+	for _, tc := range []struct {
+		labels [][2]string
+		own    []string
+		want   bool
+	}{
+		{[][2]string{{"instance", ""}, {"job", "j"}, {"namespace", "n"}}, nil, true},
+		{[][2]string{{"job", "j"}, {"namespace", "n"}, {"reason", "x"}}, []string{"reason"}, true},
+		{[][2]string{{"job", "j"}, {"namespace", "n"}, {"reason", "x"}}, nil, false},
+		{[][2]string{{"instance", "i"}, {"job", "j"}, {"namespace", "n"}}, nil, false},
+		{[][2]string{{"job", "j"}}, nil, false},
+		{[][2]string{{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}, {"e", "5"}, {"f", "6"}, {"g", "7"}, {"h", "8"}, {"job", "j"}, {"namespace", "n"}},
+			[]string{"a", "b", "c", "d", "e", "f", "g", "h"}, true},
+	} {
+		if got, want := InGroup(tc.labels, key, tc.own...), SameGroup(Group(tc.labels, tc.own...), key); got != tc.want || got != want {
+			t.Errorf("InGroup(%v, own %v) = %v, want %v (Group and SameGroup: %v)", tc.labels, tc.own, got, tc.want, want)
+		}
+	}
+	labels := [][2]string{{"instance", ""}, {"job", "j"}, {"namespace", "n"}, {"reason", "x"}}
+	if n := testing.AllocsPerRun(100, func() { InGroup(labels, key, "reason") }); n != 0 {
+		t.Errorf("InGroup allocates %v times", n)
+	}
+}
+
 func TestSameGroup(t *testing.T) {
 	a := [][2]string{{"job", "j"}, {"namespace", "n"}}
 	if !SameGroup(a, [][2]string{{"namespace", "n"}, {"job", "j"}, {"index", ""}}) {
@@ -206,4 +248,93 @@ func TestSameGroup(t *testing.T) {
 func parse(r io.Reader) (map[string]*dto.MetricFamily, error) {
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	return p.TextToMetricFamilies(r)
+}
+
+// Reading back a Pushgateway of many groups makes garbage only for the label
+// values of the samples asked for: one allocation per value, none per line.
+func TestScanAllocations(t *testing.T) {
+	var text strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&text, "# HELP other x\nother{job=\"j%d\"} 1\n", i)
+		fmt.Fprintf(&text, "m{instance=\"\",job=\"j%d\",namespace=\"ns\"} %d\n", i, i)
+	}
+	r := strings.NewReader(text.String())
+	n := 0
+	allocs := testing.AllocsPerRun(5, func() {
+		r.Seek(0, io.SeekStart)
+		n = 0
+		scan(r, []string{"m"}, func(string, [][2]string, float64) { n++ })
+	})
+	if n != 1000 {
+		t.Fatalf("scanned %d samples, want 1000", n)
+	}
+	// job and namespace values: 2 per sample; the rest is the reader's buffer.
+	if allocs > 2*1000+20 {
+		t.Errorf("%v allocations for 1000 samples, want at most 2 per sample", allocs)
+	}
+}
+
+// An https Pushgateway (a TLS proxy in front of the real one, its
+// certificate signed by a test CA): pushes and the streamed read-back work
+// with that CA, basic authentication comes from the URL, and no message
+// shows the password.
+func TestHTTPSWithTestCA(t *testing.T) {
+	target, _ := url.Parse(pg.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	var auth []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Method == http.MethodGet {
+			w.Header().Set("Content-Type", "text/plain") // streamed: chunked
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	secret := strings.Replace(srv.URL, "https://", "https://user:s3cret@", 1)
+	c, err := New(secret, &tls.Config{RootCAs: pool}, help)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := [][2]string{{"job", "over-tls"}}
+	if err := c.Add(ctx, key, []Sample{{Name: "jc_tls_test", Value: 7}}); err != nil {
+		t.Fatalf("push over https: %v", err)
+	}
+	var got []float64
+	if err := c.Scan(ctx, []string{"jc_tls_test"}, func(_ string, labels [][2]string, v float64) {
+		if SameGroup(Group(labels), key) {
+			got = append(got, v)
+		}
+	}); err != nil {
+		t.Fatalf("read back over https: %v", err)
+	}
+	if len(got) != 1 || got[0] != 7 {
+		t.Errorf("read back %v, want [7]", got)
+	}
+	if err := c.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(auth) != 3 || auth[0] != "Basic dXNlcjpzM2NyZXQ=" {
+		t.Errorf("authorization %q, want basic auth on each of the 3 requests", auth)
+	}
+	mu.Unlock()
+
+	untrusting, _ := New(secret, nil, help)
+	err = untrusting.Add(ctx, key, []Sample{{Name: "jc_tls_test", Value: 1}})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("unknown CA: err %v, want a certificate error", err)
+	}
+	if strings.Contains(err.Error(), "s3cret") || strings.Contains(untrusting.URL(), "s3cret") {
+		t.Errorf("the password shows: %v, %s", err, untrusting.URL())
+	}
 }

@@ -2,13 +2,15 @@ package pushgateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/jobcheck/jobcheck/pushgateway/http1"
 )
 
 // maxLine bounds one line of /metrics; longer lines (huge label values) are
@@ -22,28 +24,24 @@ const maxLine = 64 << 10
 // with the number of groups the Pushgateway holds. fn's labels are only
 // valid during the call.
 func (c *Client) Scan(ctx context.Context, names []string, fn func(name string, labels [][2]string, value float64)) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/metrics", nil)
+	where := redact(c.base) + "/metrics"
+	resp, err := c.http.Do(ctx, &http1.Request{URL: c.base + "/metrics", Header: [][2]string{{"Accept", "text/plain; version=0.0.4"}}})
 	if err != nil {
-		return fmt.Errorf("read back: %w", err)
-	}
-	req.Header.Set("Accept", "text/plain; version=0.0.4")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("read back: %w", err)
+		return fmt.Errorf("read back %s: %w", where, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("read back %s/metrics: %s", c.base, resp.Status)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("read back %s: %s", where, resp.Status)
 	}
 	if err := scan(resp.Body, names, fn); err != nil {
-		return fmt.Errorf("read back %s/metrics: %w", c.base, err)
+		return fmt.Errorf("read back %s: %w", where, err)
 	}
 	return nil
 }
 
 func scan(r io.Reader, names []string, fn func(string, [][2]string, float64)) error {
 	br := bufio.NewReaderSize(r, maxLine)
-	var labels [][2]string
+	var p sampleParser
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -61,10 +59,7 @@ func scan(r io.Reader, names []string, fn func(string, [][2]string, float64)) er
 		}
 		if len(line) > 0 && line[0] != '#' {
 			if name, ok := wanted(line, names); ok {
-				var v float64
-				var perr error
-				labels, v, perr = parseSample(line[len(name):], labels[:0])
-				if perr == nil {
+				if labels, v, ok := p.parse(line[len(name):]); ok {
 					fn(name, labels, v)
 				}
 			}
@@ -88,65 +83,103 @@ func wanted(line []byte, names []string) (string, bool) {
 	return "", false
 }
 
-// parseSample parses `{l="v",...} value [timestamp]` (the part after the name).
-func parseSample(b []byte, labels [][2]string) ([][2]string, float64, error) {
-	s := strings.TrimRight(string(b), "\r\n")
-	if strings.HasPrefix(s, "{") {
-		s = s[1:]
+// sampleParser parses sample lines with few allocations, so that reading a
+// Pushgateway of many groups makes little garbage: the labels slice is
+// reused, label names are kept once, and only label values are new strings.
+type sampleParser struct {
+	labels [][2]string
+	names  []string // label names seen so far (a Pushgateway has few)
+}
+
+// parse parses `{l="v",...} value [timestamp]` (the part after the name).
+func (p *sampleParser) parse(b []byte) ([][2]string, float64, bool) {
+	p.labels = p.labels[:0]
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) > 0 && b[0] == '{' {
+		b = b[1:]
 		for {
-			s = strings.TrimLeft(s, " ")
-			if strings.HasPrefix(s, "}") {
-				s = s[1:]
+			b = bytes.TrimLeft(b, " ")
+			if len(b) > 0 && b[0] == '}' {
+				b = b[1:]
 				break
 			}
-			eq := strings.IndexByte(s, '=')
-			if eq <= 0 || len(s) < eq+2 || s[eq+1] != '"' {
-				return labels, 0, errors.New("malformed labels")
+			eq := bytes.IndexByte(b, '=')
+			if eq <= 0 || len(b) < eq+2 || b[eq+1] != '"' {
+				return nil, 0, false
 			}
-			name := strings.TrimSpace(s[:eq])
-			val, rest, err := unquote(s[eq+2:])
-			if err != nil {
-				return labels, 0, err
+			name := p.name(bytes.TrimSpace(b[:eq]))
+			val, rest, ok := unquote(b[eq+2:])
+			if !ok {
+				return nil, 0, false
 			}
-			labels = append(labels, [2]string{name, val})
-			s = strings.TrimLeft(rest, " ")
-			if strings.HasPrefix(s, ",") {
-				s = s[1:]
+			p.labels = append(p.labels, [2]string{name, val})
+			b = bytes.TrimLeft(rest, " ")
+			if len(b) > 0 && b[0] == ',' {
+				b = b[1:]
 			}
 		}
 	}
-	fields := strings.Fields(s)
-	if len(fields) == 0 {
-		return labels, 0, errors.New("no value")
+	b = bytes.TrimLeft(b, " \t")
+	if i := bytes.IndexAny(b, " \t"); i >= 0 {
+		b = b[:i] // a timestamp follows
 	}
-	v, err := strconv.ParseFloat(fields[0], 64)
-	return labels, v, err
+	if len(b) == 0 {
+		return nil, 0, false
+	}
+	v, err := strconv.ParseFloat(string(b), 64) // no allocation: the compiler sees the conversion is temporary
+	if err != nil {
+		return nil, 0, false
+	}
+	return p.labels, v, true
+}
+
+// name returns the label name b as a string, allocated once per name.
+func (p *sampleParser) name(b []byte) string {
+	for _, n := range p.names {
+		if n == string(b) {
+			return n
+		}
+	}
+	n := string(b)
+	if len(p.names) < 64 {
+		p.names = append(p.names, n)
+	}
+	return n
 }
 
 // unquote reads an escaped label value up to its closing quote and returns
 // the value and what follows the quote.
-func unquote(s string) (string, string, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+func unquote(b []byte) (string, []byte, bool) {
+	end := bytes.IndexByte(b, '"')
+	if end < 0 {
+		return "", nil, false
+	}
+	if bytes.IndexByte(b[:end], '\\') < 0 { // the usual case: nothing escaped
+		if end == 0 {
+			return "", b[1:], true
+		}
+		return string(b[:end]), b[end+1:], true
+	}
+	var out []byte
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
 		case '"':
-			return b.String(), s[i+1:], nil
+			return string(out), b[i+1:], true
 		case '\\':
-			if i+1 == len(s) {
-				return "", "", errors.New("unterminated label value")
+			if i+1 == len(b) {
+				return "", nil, false
 			}
 			i++
-			switch s[i] {
-			case 'n':
-				b.WriteByte('\n')
-			default:
-				b.WriteByte(s[i])
+			if b[i] == 'n' {
+				out = append(out, '\n')
+			} else {
+				out = append(out, b[i])
 			}
 		default:
-			b.WriteByte(c)
+			out = append(out, c)
 		}
 	}
-	return "", "", errors.New("unterminated label value")
+	return "", nil, false
 }
 
 // Group returns the grouping key of a sample read by Scan: its labels
@@ -170,6 +203,22 @@ func Group(labels [][2]string, own ...string) [][2]string {
 		}
 	}
 	return out
+}
+
+// InGroup reports whether a sample read by Scan, with these labels (the
+// metric's own named in own), belongs to the group key: it is
+// SameGroup(Group(labels, own...), key) without an allocation, for a Scan
+// callback, which runs for every sample of a metric in every group.
+func InGroup(labels, key [][2]string, own ...string) bool {
+	var buf [8][2]string
+	g := buf[:0]
+	for _, l := range labels {
+		if (l[0] == "instance" && l[1] == "") || slices.Contains(own, l[0]) {
+			continue
+		}
+		g = append(g, l)
+	}
+	return SameGroup(g, key)
 }
 
 // SameGroup reports whether two grouping keys hold the same labels, in any

@@ -9,12 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"slices"
 	"time"
-	_ "time/tzdata" // schedules' time zones must resolve in a scratch image
 
 	"github.com/jobcheck/jobcheck/agent"
+	"github.com/jobcheck/jobcheck/agent/textlog"
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 // version is set at build time (-ldflags -X main.version=...).
@@ -23,7 +24,7 @@ var version = "dev"
 const usage = `usage: jobcheck <command> [flags]
 
 commands:
-  run [flags] -- CMD [ARGS...]   run CMD, keep its heartbeat, report its result
+  run [flags] -- CMD [ARGS...]   run CMD, keep its heartbeat, report its attempt (and run)
   probe                          exit 1 when the heartbeat is older than the max age
   prestop                        record that the pod is being terminated (preStop hook)
   touch                          refresh the heartbeat once
@@ -35,27 +36,50 @@ Run 'jobcheck <command> --help' for a command's flags.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// cli is one invocation: its output, its environment and a logger made
+// only when something is logged (the probe's path stays short).
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// injected: a job pod the webhook injected (contract.EnvInjected). No
+	// flag may stop the job there: nobody typed it.
+	injected bool
+	log      *textlog.Logger
+}
+
+func (c *cli) logger() *textlog.Logger {
+	if c.log == nil {
+		level := textlog.LevelInfo
+		if c.getenv(contract.EnvDebug) != "" {
+			level = textlog.LevelDebug // every failed push, not only the first
+		}
+		c.log = textlog.New(c.stderr, level).With("prog", "jobcheck")
+	}
+	return c.log
+}
+
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()})).With("prog", "jobcheck")
+	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv, injected: getenv(contract.EnvInjected) != ""}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "run":
-		return runRun(rest, stdout, stderr, log)
-	case "probe":
-		return runProbe(rest, stdout, stderr)
-	case "prestop":
-		return runPrestop(rest, stdout, stderr, log)
+	case contract.CommandRun:
+		return c.run(rest)
+	case contract.CommandProbe:
+		return c.probe(rest)
+	case contract.CommandPrestop:
+		c.prestop(rest)
+		return 0 // a preStop hook always succeeds
 	case "touch":
-		return runTouch(rest, stdout, stderr)
-	case "install":
-		return runInstall(rest, stdout, stderr)
+		return c.touch(rest)
+	case contract.CommandInstall:
+		return c.install(rest)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -68,123 +92,142 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// logLevel is debug when JOBCHECK_DEBUG is set, so failed pushes after the
-// first one can be seen when needed.
-func logLevel() slog.Level {
-	if os.Getenv("JOBCHECK_DEBUG") != "" {
-		return slog.LevelDebug
-	}
-	return slog.LevelInfo
+// parsed is a command's configuration and its arguments after the flags.
+type parsed struct {
+	cfg  agent.Config
+	args []string
+	exit int // >= 0: stop with this code
 }
 
-// parse parses a command's flags and then the environment. It returns the
-// exit code to stop with, or -1 to go on: 0 after --help, 2 after one line
-// naming a bad flag or value.
-func parse(name, synopsis string, fs *flag.FlagSet, s *agent.Settings, args []string, stdout, stderr io.Writer) int {
+// parse parses a command's flags (those named, all when none) and the
+// environment. A value in the environment that cannot be used keeps its
+// default with one warning line. A bad flag stops a person's command with
+// one line and exit 2; in an injected pod it costs one line and every flag
+// is dropped: the command after "--" runs as the environment says.
+func (c *cli) parse(name, synopsis string, args []string, flags ...string) parsed {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	f := agent.Bind(fs, flags...)
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stdout, "usage: jobcheck %s %s\n\nflags:\n", name, synopsis)
-		fs.SetOutput(stdout)
+		fmt.Fprintf(c.stdout, "usage: jobcheck %s %s\n\nflags:\n", name, synopsis)
+		fs.SetOutput(c.stdout)
 		fs.PrintDefaults()
-		return 0
+		return parsed{exit: 0}
 	}
+	rest := fs.Args()
 	if err != nil {
-		fmt.Fprintf(stderr, "jobcheck %s: %v\n", name, err)
-		return 2
-	}
-	if s != nil {
-		if err := s.ApplyEnv(os.Getenv); err != nil {
-			fmt.Fprintf(stderr, "jobcheck %s: %v\n", name, err)
-			return 2
+		if !c.injected {
+			fmt.Fprintf(c.stderr, "jobcheck %s: %v\n", name, err)
+			return parsed{exit: 2}
+		}
+		c.logger().Warn("bad flag: every flag ignored, the environment and the defaults used (the job is not affected)",
+			"command", name, "err", err)
+		fs = flag.NewFlagSet(name, flag.ContinueOnError)
+		f = agent.Bind(fs, flags...)
+		rest = nil
+		if i := slices.Index(args, "--"); i >= 0 {
+			rest = args[i+1:]
 		}
 	}
-	return -1
+	cfg, problems, err := f.Resolve(c.getenv, !c.injected)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "jobcheck %s: %v\n", name, err)
+		return parsed{exit: 2}
+	}
+	for _, p := range problems {
+		c.logger().Warn("bad setting: the default used (the job is not affected)",
+			"setting", p.Source, "value", p.Value, "default", p.Used, "err", p.Err)
+	}
+	return parsed{cfg: cfg, args: rest, exit: -1}
 }
 
-func runRun(args []string, stdout, stderr io.Writer, log *slog.Logger) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var cfg agent.Config
-	s := cfg.Bind(fs)
-	if code := parse("run", "[flags] -- CMD [ARGS...]", fs, s, args, stdout, stderr); code >= 0 {
-		return code
+func (c *cli) run(args []string) int {
+	p := c.parse("run", "[flags] -- CMD [ARGS...]", args)
+	if p.exit >= 0 {
+		return p.exit
 	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "jobcheck run: %v\n", err)
+	argv := p.args
+	if raw := c.getenv(contract.EnvEntrypoints); raw != "" {
+		var err error
+		if argv, err = agent.Entrypoint(raw, argv); err != nil {
+			fmt.Fprintf(c.stderr, "jobcheck run: %v\n", err)
+			return 127
+		}
+	}
+	if len(argv) == 0 {
+		fmt.Fprintln(c.stderr, "jobcheck run: no command given (usage: jobcheck run [flags] -- CMD [ARGS...])")
 		return 2
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "jobcheck run: no command given (usage: jobcheck run [flags] -- CMD [ARGS...])")
-		return 2
-	}
-	return agent.Run(cfg, fs.Args(), log)
+	return agent.Run(p.cfg, argv, c.logger())
 }
 
-func runProbe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	var cfg agent.Config
-	s := cfg.Bind(fs, "sentinel", "max-age")
-	if code := parse("probe", "[flags]", fs, s, args, stdout, stderr); code >= 0 {
-		return code
+func (c *cli) probe(args []string) int {
+	p := c.parse("probe", "[flags]", args, "sentinel", "max-age")
+	if p.exit >= 0 {
+		return p.exit
 	}
-	if cfg.Sentinel == "" {
-		fmt.Fprintln(stderr, "jobcheck probe: no sentinel: set JOBCHECK_SENTINEL or --sentinel")
+	if p.cfg.Sentinel == "" {
+		if c.injected {
+			fmt.Fprintf(c.stderr, "jobcheck probe: no sentinel (%s): passing\n", contract.EnvSentinel)
+			return 0
+		}
+		fmt.Fprintf(c.stderr, "jobcheck probe: no sentinel: set %s or --sentinel\n", contract.EnvSentinel)
 		return 2
 	}
-	if cfg.MaxAge <= 0 {
-		fmt.Fprintf(stderr, "jobcheck probe: max-age must be positive, got %s\n", cfg.MaxAge)
+	note, err := agent.Probe(p.cfg.Sentinel, p.cfg.MaxAge, time.Now())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "jobcheck probe: %v\n", err)
+		return 1
+	}
+	if note != "" {
+		fmt.Fprintf(c.stderr, "jobcheck probe: %s\n", note)
+	}
+	return 0
+}
+
+func (c *cli) prestop(args []string) {
+	p := c.parse("prestop", "[flags]", args, "pushgateway", "job", "namespace", "container", "sentinel", "max-age", "push-budget")
+	if p.exit >= 0 {
+		return // the bad flag was reported
+	}
+	agent.Prestop(p.cfg, c.logger(), time.Now())
+}
+
+func (c *cli) touch(args []string) int {
+	p := c.parse("touch", "[flags]", args, "sentinel")
+	if p.exit >= 0 {
+		return p.exit
+	}
+	if p.cfg.Sentinel == "" {
+		fmt.Fprintf(c.stderr, "jobcheck touch: no sentinel: set %s or --sentinel\n", contract.EnvSentinel)
 		return 2
 	}
-	if err := agent.Probe(cfg.Sentinel, cfg.MaxAge, time.Now()); err != nil {
-		fmt.Fprintf(stderr, "jobcheck probe: %v\n", err)
+	if err := agent.Touch(p.cfg.Sentinel, time.Now()); err != nil {
+		fmt.Fprintf(c.stderr, "jobcheck touch: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func runPrestop(args []string, stdout, stderr io.Writer, log *slog.Logger) int {
-	fs := flag.NewFlagSet("prestop", flag.ContinueOnError)
-	var cfg agent.Config
-	s := cfg.Bind(fs, "pushgateway", "job", "namespace", "container", "sentinel", "push-budget")
-	if code := parse("prestop", "[flags]", fs, s, args, stdout, stderr); code > 0 {
-		return 0 // a preStop hook always succeeds; the bad flag was reported
-	} else if code == 0 {
-		return 0
-	}
-	agent.Prestop(cfg, log, time.Now())
-	return 0
-}
-
-func runTouch(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("touch", flag.ContinueOnError)
-	var cfg agent.Config
-	s := cfg.Bind(fs, "sentinel")
-	if code := parse("touch", "[flags]", fs, s, args, stdout, stderr); code >= 0 {
-		return code
-	}
-	if cfg.Sentinel == "" {
-		fmt.Fprintln(stderr, "jobcheck touch: no sentinel: set JOBCHECK_SENTINEL or --sentinel")
-		return 2
-	}
-	if err := agent.Touch(cfg.Sentinel, time.Now()); err != nil {
-		fmt.Fprintf(stderr, "jobcheck touch: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-func runInstall(args []string, stdout, stderr io.Writer) int {
+func (c *cli) install(args []string) int {
 	fs := flag.NewFlagSet("install", flag.ContinueOnError)
-	if code := parse("install", "DEST", fs, nil, args, stdout, stderr); code >= 0 {
-		return code
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "jobcheck install: want exactly one argument, DEST")
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(c.stdout, "usage: jobcheck install DEST\n\ncopies this binary to DEST (mode 0755, atomically)\n")
+		return 0
+	case err != nil:
+		fmt.Fprintf(c.stderr, "jobcheck install: %v\n", err)
+		return 2
+	case fs.NArg() != 1:
+		fmt.Fprintln(c.stderr, "jobcheck install: want exactly one argument, DEST")
 		return 2
 	}
 	if err := agent.Install(fs.Arg(0)); err != nil {
-		fmt.Fprintf(stderr, "jobcheck %v\n", err)
+		fmt.Fprintf(c.stderr, "jobcheck %v\n", err)
 		return 1
 	}
 	return 0

@@ -27,10 +27,11 @@ type Server struct {
 	log string
 }
 
-// Start runs a Pushgateway with logs in dir. Debian's build persists to
-// /var/lib/prometheus/pushgateway.data unless told otherwise: a test server
-// starts empty and writes nothing there.
-func Start(dir string) (*Server, error) {
+// Start runs a Pushgateway with logs in dir and the extra flags given
+// (--push.disable-consistency-check fills one with many groups faster).
+// Debian's build persists to /var/lib/prometheus/pushgateway.data unless
+// told otherwise: a test server starts empty and writes nothing there.
+func Start(dir string, flags ...string) (*Server, error) {
 	if _, err := os.Stat(Binary); err != nil {
 		return nil, fmt.Errorf("%s missing: run hack/deps.sh agent: %w", Binary, err)
 	}
@@ -46,7 +47,7 @@ func Start(dir string) (*Server, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	s.cmd = exec.Command(Binary, "--web.listen-address="+addr, "--persistence.file=", "--log.level=warn")
+	s.cmd = exec.Command(Binary, append([]string{"--web.listen-address=" + addr, "--persistence.file=", "--log.level=warn"}, flags...)...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start pushgateway: %w", err)
