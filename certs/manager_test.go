@@ -48,7 +48,7 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	client := clientFor(t, apiServer(t))
 	ctx := context.Background()
-	f := fixture{client: client, namespace: "t-" + randomToken()[:10]}
+	f := fixture{client: client, namespace: fmt.Sprintf("t-%08x", rand.Uint32())}
 	f.config, f.dnsName = f.namespace, "jobcheck-webhook."+f.namespace+".svc"
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.namespace}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/pushgateway"
 	"github.com/jobcheck/jobcheck/pushgateway/pushgatewaytest"
-	"github.com/jobcheck/jobcheck/workloads/kubetest"
+	"github.com/jobcheck/jobcheck/kubetest"
 )
 
 // The scenarios drive one leadership term with typed objects, as the

@@ -20,7 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/jobcheck/jobcheck/contract"
-	"github.com/jobcheck/jobcheck/workloads/kubetest"
+	"github.com/jobcheck/jobcheck/kubetest"
 )
 
 // api is the real kube-apiserver of this package's tests; nil when its

@@ -3,26 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/jobcheck/jobcheck/inject"
+	"github.com/jobcheck/jobcheck/kubetest"
 	"github.com/jobcheck/jobcheck/webhook"
 )
 
@@ -148,8 +138,7 @@ func TestEventsReachTheAPIServer(t *testing.T) {
 	}
 
 	// The webhook's side: its own identity, limits and recorder.
-	webhookConfig := rest.CopyConfig(api.admin)
-	webhookConfig.BearerToken = api.webhookToken
+	webhookConfig := api.server.User("jobcheck-webhook")
 	kubeAPILimits{QPS: defaultKubeAPIQPS, Burst: defaultKubeAPIBurst}.apply(webhookConfig)
 	recorder, err := newEventRecorder(ctx, webhookConfig, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -248,101 +237,27 @@ func admitPod(t *testing.T, h http.Handler, pod *corev1.Pod) {
 	}
 }
 
-// admissionAPI is a real etcd and kube-apiserver for this file's tests:
-// kube-apiserver from test/e2e/bin (hack/e2e.sh build) or $KUBE_APISERVER,
-// etcd from the Debian package. Token users: admin (system:masters) and
+// admissionAPI is a real etcd and kube-apiserver for this file's tests
+// (package kubetest). Token users: admin (system:masters) and
 // jobcheck-webhook (no rights but those a test binds).
 type admissionAPI struct {
-	dir          string
-	admin        *rest.Config
-	webhookToken string
+	server *kubetest.Server
+	admin  *rest.Config
 }
 
 // startAdmissionAPI starts the API server for t and stops it when t ends;
 // the test is skipped when the binaries are not on this machine.
 func startAdmissionAPI(t *testing.T) *admissionAPI {
 	t.Helper()
-	bin := os.Getenv("KUBE_APISERVER")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "test", "e2e", "bin", "kube-apiserver")
+	if _, _, err := kubetest.Binaries(); err != nil {
+		t.Skip(err)
 	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("no kube-apiserver at %s (hack/e2e.sh build, or set KUBE_APISERVER)", bin)
-	}
-	etcd, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Skip("no etcd on PATH (hack/deps.sh installs it)")
-	}
-	a := &admissionAPI{dir: t.TempDir(), webhookToken: hexToken()}
-	adminToken := hexToken()
-	users := adminToken + ",admin,admin,\"system:masters\"\n" + a.webhookToken + ",jobcheck-webhook,jobcheck-webhook\n"
-	if err := os.WriteFile(filepath.Join(a.dir, "tokens.csv"), []byte(users), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeServiceAccountKey(a.dir); err != nil {
-		t.Fatal(err)
-	}
-	client, peer, port := loopbackPort(t), loopbackPort(t), loopbackPort(t)
-	etcdURL, peerURL := "http://127.0.0.1:"+strconv.Itoa(client), "http://127.0.0.1:"+strconv.Itoa(peer)
-	a.run(t, "etcd", etcd, "--name=admission", "--data-dir="+filepath.Join(a.dir, "etcd"),
-		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
-		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
-		"--initial-cluster=admission="+peerURL, "--log-level=warn")
-	a.run(t, "kube-apiserver", bin, "--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+filepath.Join(a.dir, "pki"), "--token-auth-file="+filepath.Join(a.dir, "tokens.csv"),
-		"--authorization-mode=RBAC",
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+filepath.Join(a.dir, "sa.pub"),
-		"--service-account-signing-key-file="+filepath.Join(a.dir, "sa.key"),
-		"--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none", "--profiling=false")
-	a.admin = &rest.Config{
-		Host: "https://127.0.0.1:" + strconv.Itoa(port), BearerToken: adminToken,
-		TLSClientConfig: rest.TLSClientConfig{Insecure: true}, // its self-signed certificate, on loopback
-	}
-	hc, err := rest.HTTPClientFor(a.admin)
+	s, err := kubetest.Start(t.TempDir(), "jobcheck-webhook")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc.Timeout = 2 * time.Second
-	waitForAPI(t, "kube-apiserver ready (logs in "+a.dir+")", func() bool {
-		resp, err := hc.Get(a.admin.Host + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return a
-}
-
-// run starts a process that is stopped (SIGTERM, then SIGKILL) when t ends
-// and never outlives the test binary.
-func (a *admissionAPI) run(t *testing.T, name, bin string, args ...string) {
-	t.Helper()
-	log, err := os.Create(filepath.Join(a.dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		log.Close()
-	})
+	t.Cleanup(s.Stop)
+	return &admissionAPI{server: s, admin: s.Config}
 }
 
 func (a *admissionAPI) client(t *testing.T, c *rest.Config) kubernetes.Interface {
@@ -357,16 +272,7 @@ func (a *admissionAPI) client(t *testing.T, c *rest.Config) kubernetes.Interface
 // kubectl runs test/e2e/bin/kubectl as admin and returns its output.
 func (a *admissionAPI) kubectl(t *testing.T, args ...string) string {
 	t.Helper()
-	kubeconfig := filepath.Join(a.dir, "kubeconfig")
-	if _, err := os.Stat(kubeconfig); err != nil {
-		cfg := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}]\n"+
-			"users: [{name: admin, user: {token: %q}}]\ncontexts: [{name: c, context: {cluster: c, user: admin}}]\ncurrent-context: c\n",
-			a.admin.Host, a.admin.BearerToken)
-		if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out, err := exec.Command(filepath.Join("..", "..", "test", "e2e", "bin", "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
+	out, err := exec.Command(filepath.Join("..", "..", "test", "e2e", "bin", "kubectl"), append([]string{"--kubeconfig", a.server.Kubeconfig}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -386,36 +292,5 @@ func waitForAPI(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func writeServiceAccountKey(dir string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	pub, err := x509.MarshalPKIXPublicKey(key.Public())
-	if err != nil {
-		return err
-	}
-	return errors.Join(
-		os.WriteFile(filepath.Join(dir, "sa.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600),
-		os.WriteFile(filepath.Join(dir, "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600))
-}
 
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
-func hexToken() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
