@@ -17,9 +17,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/jobcheck/jobcheck/contract"
+	"github.com/jobcheck/jobcheck/kubetest"
 	"github.com/jobcheck/jobcheck/pushgateway"
 	"github.com/jobcheck/jobcheck/pushgateway/pushgatewaytest"
-	"github.com/jobcheck/jobcheck/kubetest"
 )
 
 // The scenarios drive one leadership term with typed objects, as the

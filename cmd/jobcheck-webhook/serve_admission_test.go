@@ -291,6 +291,3 @@ func waitForAPI(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-
-
