@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -17,10 +18,24 @@ import (
 // wrapper's stdin and environment, and stdout/stderr relayed through pipes so
 // that output can count as a sign of life.
 type child struct {
-	pid    int
+	pid int
+	// mu is held while the child is reaped and while a signal is sent to it,
+	// so that no signal can reach another process that reused its pid.
+	mu     sync.Mutex
 	done   chan struct{}      // closed once the child has been waited for
 	status syscall.WaitStatus // valid after done
 	relays []chan struct{}    // closed when each output pipe is drained
+}
+
+// signal sends s to the child unless it has been reaped.
+func (c *child) signal(s syscall.Signal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+	default:
+		_ = syscall.Kill(c.pid, s) // it may be a zombie: harmless
+	}
 }
 
 // startChild starts argv. stdout and stderr get the child's output; act counts

@@ -30,6 +30,7 @@ func newReaper() *reaper {
 // A child whose status cannot be read counts as exit 1, never as a success.
 func (r *reaper) run(c *child) {
 	for {
+		c.mu.Lock()
 		ws, ok, gone := r.reap(c.pid)
 		if ok || gone {
 			if gone {
@@ -37,8 +38,10 @@ func (r *reaper) run(c *child) {
 			}
 			c.status = ws
 			close(c.done)
+			c.mu.Unlock()
 			return
 		}
+		c.mu.Unlock()
 		<-r.sigchld
 	}
 }

@@ -57,7 +57,7 @@ func Run(cfg Config, argv []string, log *textlog.Logger) int {
 		cpu := &cpuReader{proc: "/proc"} // read only once the first check comes
 		hb.cpu = func() (uint64, bool) { return cpu.treeCPU(c.pid) }
 	}
-	go fwd.forward(c.pid, c.done, w.terminating)
+	go fwd.forward(c, w.terminating)
 
 	end := w.watch(c.done)
 

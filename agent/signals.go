@@ -36,21 +36,21 @@ func newSignalForwarder() *signalForwarder {
 	return f
 }
 
-// forward relays signals to the child pid until done is closed. A SIGTERM or SIGINT
+// forward relays signals to the child c until it has been reaped. A SIGTERM or SIGINT
 // means the attempt is being stopped (by Kubernetes, or by a person at a
 // terminal): terminating is called with the time it arrived before the
 // child gets it, so that what the child does after it (a JVM's shutdown
 // output) is not taken for a sign of life from before it.
-func (f *signalForwarder) forward(pid int, done <-chan struct{}, terminating func(time.Time)) {
+func (f *signalForwarder) forward(c *child, terminating func(time.Time)) {
 	for {
 		select {
 		case s := <-f.ch:
 			if s == syscall.SIGTERM || s == syscall.SIGINT {
 				terminating(time.Now())
 			}
-			_ = syscall.Kill(pid, s.(syscall.Signal)) // the child may have exited meanwhile
+			c.signal(s.(syscall.Signal))
 		case <-f.pipe:
-		case <-done:
+		case <-c.done:
 			return
 		}
 	}
