@@ -7,7 +7,8 @@
 set -euo pipefail
 
 agent_pkgs=(prometheus-pushgateway)
-all_pkgs=(prometheus-pushgateway prometheus etcd-server containerd runc containernetworking-plugins
+# prometheus-alertmanager: the demo routes the shipped alerts to it.
+all_pkgs=(prometheus-pushgateway prometheus prometheus-alertmanager etcd-server containerd runc containernetworking-plugins
   busybox-static iproute2 iptables hyperfine procps curl ca-certificates)
 
 case "${1:-all}" in

@@ -3,9 +3,10 @@
 #
 #   hack/e2e.sh test            the end-to-end scenarios (make test-e2e; part of make test)
 #   hack/e2e.sh test -run NAME  only the scenarios matching NAME (go test -run)
-#   hack/e2e.sh demo            bring up a local cluster (kept running) and show one run (make demo)
+#   hack/e2e.sh demo            bring up a local cluster (kept running), run a job that succeeds and one that
+#                               fails, show the alerts Prometheus fires (and Alertmanager receives) (make demo)
 #   hack/e2e.sh down            stop the demo cluster and remove its state (make demo-down)
-#   hack/e2e.sh build           only build the Kubernetes binaries into test/e2e/bin
+#   hack/e2e.sh build           only build the Kubernetes binaries (and helm) into test/e2e/bin
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,10 +43,27 @@ build_k8s() {
   log "built in $((SECONDS - start))s"
 }
 
+# build_helm builds the helm CLI at the version hack/chart pins (the chart's own tests
+# render with that Helm) into test/e2e/bin/helm, for the scenario that installs the
+# chart with `helm install`: about 2 minutes the first time, nothing while it is current.
+build_helm() {
+  local v
+  v="$(awk '$1=="helm.sh/helm/v4"{print $2; exit}' "$root/hack/chart/go.mod")"
+  if [ -x "$bin/helm" ] && [ "$bin/helm" -nt "$root/hack/chart/go.mod" ]; then return 0; fi
+  log "building helm $v into test/e2e/bin"
+  mkdir -p "$bin"
+  (cd "$e2e" && GOBIN="$bin" CGO_ENABLED=0 GOFLAGS= go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$v" "helm.sh/helm/v4/cmd/helm@$v")
+  touch "$bin/helm"
+}
+
+# prepare builds what the cluster runs: the Kubernetes binaries, the webhook that runs as
+# a host process (bin/jobcheck-webhook) and the images of `make images` (dist/images),
+# which the cluster pulls.
 prepare() {
   "$root/hack/deps.sh" all
   build_k8s
-  make -C "$root" --no-print-directory agent webhook
+  make -C "$root" --no-print-directory agent webhook images
 }
 
 localcluster() {
@@ -58,9 +76,11 @@ cmd="${1:-test}"
 case "$cmd" in
   build)
     build_k8s
+    build_helm
     ;;
   test)
     prepare
+    build_helm
     # The run directory is named here so that a test binary that dies hard (killed,
     # crashed) still has its cluster stopped and the directory removed.
     run_dir="$(mktemp -d /tmp/jc-e2e-XXXXXX)"

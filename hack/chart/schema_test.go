@@ -33,6 +33,9 @@ func TestBadValuesFailWithTheSchemasMessage(t *testing.T) {
 		{"job namespace", map[string]any{"networkPolicy": map[string]any{"jobNamespaces": []any{"Batch_Jobs"}}}, []string{"/networkPolicy/jobNamespaces/0", "does not match pattern"}},
 		{"pull secrets as names", map[string]any{"imagePullSecrets": []any{"regcred"}}, []string{"/imagePullSecrets/0", "want object"}},
 		{"issuer kind", map[string]any{"certManager": map[string]any{"issuerRef": map[string]any{"kind": "Vault", "name": "x"}}}, []string{"/certManager/issuerRef/kind"}},
+		{"port out of range", map[string]any{"containerPorts": map[string]any{"webhook": 70000}}, []string{"/containerPorts/webhook", "maximum"}},
+		{"host network as a string", map[string]any{"hostNetwork": "yes"}, []string{"/hostNetwork", "want boolean"}},
+		{"extra env without a name", map[string]any{"extraEnv": []any{map[string]any{"value": "x"}}}, []string{"/extraEnv/0", "name"}},
 		{"extra arg without dashes", map[string]any{"config": map[string]any{"extraArgs": []any{"lookup-timeout=2s"}}}, []string{"/config/extraArgs/0", "does not match pattern"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,6 +52,17 @@ var variants = []variant{
 			},
 			"rbac": map[string]any{"imagePullSecrets": false},
 		}},
+	{name: "host-network", about: "the webhook on the node's network, its own ports, the API server's address in its environment",
+		values: map[string]any{
+			"hostNetwork":         true,
+			"replicaCount":        1,
+			"podDisruptionBudget": map[string]any{"enabled": false},
+			"containerPorts":      map[string]any{"webhook": 9443, "metrics": 9080},
+			"extraEnv": []any{
+				map[string]any{"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
+				map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": "6443"},
+			},
+		}},
 	{name: "scheduling", about: "every scheduling and pod setting",
 		values: map[string]any{
 			"replicaCount":              3,

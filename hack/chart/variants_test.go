@@ -164,6 +164,11 @@ func TestDefaults(t *testing.T) {
 		t.Error("--agent-image-pull-policy rendered without agent.image.pullPolicy")
 	}
 
+	if p := dep.Spec.Template.Spec; p.HostNetwork || p.DNSPolicy != "" || f["listen"] != ":8443" || f["metrics-listen"] != ":8080" {
+		t.Errorf("hostNetwork %v dnsPolicy %q --listen=%s --metrics-listen=%s, want the pod network and ports 8443 and 8080",
+			p.HostNetwork, p.DNSPolicy, f["listen"], f["metrics-listen"])
+	}
+
 	// GOMEMLIMIT is left to the webhook: 90% of the limit the downward API gives.
 	mem := env(c)["JOBCHECK_MEMORY_LIMIT"]
 	if mem.ValueFrom == nil || mem.ValueFrom.ResourceFieldRef == nil || mem.ValueFrom.ResourceFieldRef.Resource != "limits.memory" ||
@@ -360,6 +365,41 @@ func TestVariants(t *testing.T) {
 			cluster, _ := objs.rules(t)
 			if grants(cluster, "", "secrets", "get", "any") || grants(cluster, "", "serviceaccounts", "get", "any") {
 				t.Error("rbac.imagePullSecrets=false still grants reading Secrets and ServiceAccounts")
+			}
+		},
+		"host-network": func(t *testing.T, objs objects) {
+			dep, c := objs.deployment(t)
+			p := dep.Spec.Template.Spec
+			if !p.HostNetwork || p.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+				t.Errorf("hostNetwork %v dnsPolicy %q, want true and ClusterFirstWithHostNet (the cluster DNS still resolves)", p.HostNetwork, p.DNSPolicy)
+			}
+			f := flags(c)
+			if f["listen"] != ":9443" || f["metrics-listen"] != ":9080" {
+				t.Errorf("--listen=%s --metrics-listen=%s, want :9443 and :9080", f["listen"], f["metrics-listen"])
+			}
+			ports := map[string]int32{}
+			for _, cp := range c.Ports {
+				ports[cp.Name] = cp.ContainerPort
+			}
+			if ports["webhook"] != 9443 || ports["metrics"] != 9080 {
+				t.Errorf("container ports %v, want webhook 9443 and metrics 9080 (the Service and the probes name them)", ports)
+			}
+			e := env(c)
+			if e["KUBERNETES_SERVICE_HOST"].Value != "127.0.0.1" || e["KUBERNETES_SERVICE_PORT"].Value != "6443" {
+				t.Errorf("env %v, want extraEnv's KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT", c.Env)
+			}
+			if c.Env[len(c.Env)-1].Name != "KUBERNETES_SERVICE_PORT" || e["AGENT_IMAGE"].Value == "" {
+				t.Errorf("env %v: want the chart's variables, then extraEnv's in order", c.Env)
+			}
+			var svc corev1.Service
+			objs.decode(t, "Service", releaseNamespace, "jobcheck-webhook", &svc)
+			for _, sp := range svc.Spec.Ports {
+				if _, ok := ports[sp.TargetPort.String()]; !ok {
+					t.Errorf("Service port %s targets %s, which the container does not name", sp.Name, sp.TargetPort.String())
+				}
+			}
+			if got := objs.kinds("PodDisruptionBudget"); len(got) > 0 {
+				t.Errorf("PodDisruptionBudget %v rendered with podDisruptionBudget.enabled=false", got)
 			}
 		},
 		"scheduling": func(t *testing.T, objs objects) {

@@ -187,6 +187,11 @@ func (c *Cluster) controlPlane(ctx context.Context, o Options) error {
 		"--service-account-signing-key-file=" + c.path("pki", "sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--endpoint-reconciler-type=none",
+		// There is no kube-proxy, so no ClusterIP routing: the API server calls the
+		// webhooks and aggregated APIs registered by Service (the Helm install's) at
+		// one of the Service's ready endpoints (k8s.io/kube-aggregator's
+		// NewEndpointServiceResolver, which the admission webhooks' client uses too).
+		"--enable-aggregator-routing=true",
 		"--allow-privileged=true",
 		"--profiling=false",
 	}, nil); err != nil {

@@ -141,16 +141,3 @@ func dropFlags(args []string) []string {
 	}
 	return out
 }
-
-// ImageFiles lists the absolute paths of files and links an ImageSpec puts in its image.
-func (s ImageSpec) ImageFiles() []string {
-	var out []string
-	for p := range s.Files {
-		out = append(out, p)
-	}
-	for p := range s.Symlinks {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -1,42 +1,65 @@
 package cluster
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 )
 
-// The images the harness builds must be the images users build from the top-level
-// Dockerfile: same files, same user, same entrypoint and command, on an empty base.
+// The agent and webhook images the cluster runs are the ones `make images` wrote to
+// dist/images, pushed as they are: every platform of each must be the image users
+// build from the top-level Dockerfile's target of the same name: one layer on an
+// empty base holding the same files, the same user, entrypoint and command. This
+// machine's platform must be among them, or the node could not run them.
+// hack/e2e.sh runs `make images` first; alone: `make images && cd test/e2e && go test ./cluster/`.
 func TestHarnessImagesMatchDockerfile(t *testing.T) {
 	stages, err := ParseDockerfile(filepath.Join("..", "..", "..", "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for target, spec := range map[string]ImageSpec{
-		"agent":   AgentImage("bin/jobcheck"),
-		"webhook": WebhookImage("bin/jobcheck-webhook"),
-	} {
+	built, err := LayoutImages(filepath.Join("..", "..", "..", filepath.FromSlash(LayoutDir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string]string{"jobcheck/agent": "agent", "jobcheck/webhook": "webhook"}
+	for _, b := range built {
+		target := targets[b.Key]
 		st, ok := stages[target]
 		if !ok {
-			t.Errorf("Dockerfile has no %q target", target)
+			t.Errorf("Dockerfile has no %q target for %s", target, b.Name)
 			continue
 		}
 		if st.Base != "scratch" {
-			t.Errorf("target %s: FROM %s, harness image is built on an empty base (scratch)", target, st.Base)
+			t.Errorf("target %s: FROM %s, the built images have one layer on an empty base", target, st.Base)
 		}
-		if got, want := st.Files, spec.ImageFiles(); !slices.Equal(got, want) {
-			t.Errorf("target %s: Dockerfile copies %q, harness image holds %q", target, got, want)
+		platforms, err := b.Platforms()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if st.User != spec.User {
-			t.Errorf("target %s: Dockerfile USER %q, harness image user %q", target, st.User, spec.User)
+		var names []string
+		for _, p := range platforms {
+			names = append(names, p.Platform)
+			where := fmt.Sprintf("%s:%s %s (target %s)", b.Name, b.Tag, p.Platform, target)
+			if p.Layers != 1 {
+				t.Errorf("%s: %d layers, want one on an empty base", where, p.Layers)
+			}
+			if !slices.Equal(p.Files, st.Files) {
+				t.Errorf("%s: holds %q, the Dockerfile copies %q", where, p.Files, st.Files)
+			}
+			c := p.Config.Config
+			if c.User != st.User || !slices.Equal(c.Entrypoint, st.Entrypoint) || !slices.Equal(c.Cmd, st.Cmd) {
+				t.Errorf("%s: user %q entrypoint %q cmd %q; the Dockerfile: USER %q ENTRYPOINT %q CMD %q",
+					where, c.User, c.Entrypoint, c.Cmd, st.User, st.Entrypoint, st.Cmd)
+			}
+			if p.Platform != p.Config.Platform().String() {
+				t.Errorf("%s: the config says %s", where, p.Config.Platform())
+			}
 		}
-		if !slices.Equal(st.Entrypoint, spec.Entrypoint) {
-			t.Errorf("target %s: Dockerfile ENTRYPOINT %q, harness image %q", target, st.Entrypoint, spec.Entrypoint)
-		}
-		if !slices.Equal(st.Cmd, spec.Cmd) {
-			t.Errorf("target %s: Dockerfile CMD %q, harness image %q", target, st.Cmd, spec.Cmd)
+		if here := "linux/" + runtime.GOARCH; !slices.Contains(names, here) {
+			t.Errorf("%s: platforms %v, none is this machine's %s", b.Name, names, here)
 		}
 	}
 }

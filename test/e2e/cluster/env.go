@@ -12,6 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // EnvOptions say where the repository is and where a run keeps its state.
@@ -31,6 +35,7 @@ type Env struct {
 	*Cluster
 	Root        string
 	Images      map[string]string // reference by repository (jobcheck/agent, jobcheck/e2e-busybox, ...)
+	Built       []BuiltImage      // the agent and webhook images of `make images`, as pushed to Registry
 	Registry    *Registry         // nil when the registry is a process
 	Pushgateway *Pushgateway
 	Webhook     *Webhook
@@ -46,13 +51,17 @@ type Env struct {
 	RegistryCAFile                 string
 }
 
-// Images lists the images of a run: the agent and webhook images from bin/, the test
-// jobs' busybox image and the sandbox image (test/e2e/bin/pause).
+// LeaseNamespace is the webhook's namespace: the run watcher's Lease is there.
+const LeaseNamespace = "jobcheck-system"
+
+// Images lists the images of a run the harness builds itself: the test jobs' busybox
+// image, the sandbox image (test/e2e/bin/pause) and the argv images. The agent and
+// webhook images are the ones `make images` built (LayoutImages); the webhook also
+// runs as a host process from bin/jobcheck-webhook.
 func Images(root string) ([]ImageSpec, error) {
-	agent, webhook := filepath.Join(root, "bin", "jobcheck"), filepath.Join(root, "bin", "jobcheck-webhook")
-	for _, f := range []string{agent, webhook, "/bin/busybox"} {
+	for _, f := range []string{filepath.Join(root, "bin", "jobcheck-webhook"), "/bin/busybox"} {
 		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("image input %s missing (run `make agent webhook` and hack/deps.sh all): %w", f, err)
+			return nil, fmt.Errorf("image input %s missing (run `make webhook` and hack/deps.sh all): %w", f, err)
 		}
 	}
 	pause, err := buildTool(root, "pause")
@@ -63,8 +72,7 @@ func Images(root string) ([]ImageSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []ImageSpec{AgentImage(agent), WebhookImage(webhook), BusyboxImage(), PauseImage(pause),
-		ArgvEntrypointImage(argv), ArgvCmdImage(argv)}, nil
+	return []ImageSpec{BusyboxImage(), PauseImage(pause), ArgvEntrypointImage(argv), ArgvCmdImage(argv)}, nil
 }
 
 // buildTool builds test/e2e/cmd/NAME, static, into test/e2e/bin/NAME.
@@ -152,7 +160,11 @@ func Up(ctx context.Context, o EnvOptions) (e *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
-	e = &Env{Root: root, Images: map[string]string{}}
+	built, err := LayoutImages(layoutPath(root))
+	if err != nil {
+		return nil, err
+	}
+	e = &Env{Root: root, Images: map[string]string{}, Built: built}
 	var extra []RegistryEndpoint
 	var regProc *Proc
 	var regAddr string
@@ -163,6 +175,12 @@ func Up(ctx context.Context, o EnvOptions) (e *Env, err error) {
 		if e.Images, err = e.Registry.Push(specs...); err != nil {
 			e.closeRegistries()
 			return nil, err
+		}
+		for _, b := range built {
+			if e.Images[b.Key], err = e.Registry.PushBuilt(b); err != nil {
+				e.closeRegistries()
+				return nil, err
+			}
 		}
 		regAddr = e.Registry.Addr
 		if extra, err = e.lookupRegistries(o.Dir); err != nil {
@@ -181,8 +199,11 @@ func Up(ctx context.Context, o EnvOptions) (e *Env, err error) {
 		for _, s := range specs {
 			e.Images[s.Repo] = s.Ref(regAddr)
 		}
-		last := specs[len(specs)-1]
-		manifest := "http://" + regAddr + "/v2/" + last.Repo + "/manifests/" + Tag
+		for _, b := range built {
+			e.Images[b.Key] = b.Ref(regAddr)
+		}
+		last := built[len(built)-1] // pushed last
+		manifest := "http://" + regAddr + "/v2/" + last.Repo() + "/manifests/" + last.Tag
 		if err := WaitHTTP(ctx, "registry", manifest, nil, 60*time.Second); err != nil {
 			_ = regProc.Stop(5 * time.Second)
 			return nil, fmt.Errorf("%w\n%s", err, LogTail(regProc.Log, 20))
@@ -213,9 +234,23 @@ func Up(ctx context.Context, o EnvOptions) (e *Env, err error) {
 	if e.Pushgateway, err = c.StartPushgateway(ctx); err != nil {
 		return e, err
 	}
+	// The run watcher's Lease lives in the webhook's namespace, as in a cluster.
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: LeaseNamespace}},
+		metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return e, fmt.Errorf("create namespace %s: %w", LeaseNamespace, err)
+	}
+	args := []string{
+		"--leader-elect-resource-namespace=" + LeaseNamespace,
+		// Shorter than the defaults (15s, 10s, 2s), so that a killed leader is
+		// replaced within seconds in the failover scenario.
+		"--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=4s", "--leader-elect-retry-period=1s",
+	}
+	if e.RegistryCAFile != "" {
+		args = append(args, "--image-ca-file="+e.RegistryCAFile)
+	}
 	if e.Webhook, err = c.StartWebhook(ctx, WebhookOptions{
 		Bin: filepath.Join(root, "bin", "jobcheck-webhook"), AgentImage: e.Images["jobcheck/agent"],
-		Pushgateway: e.Pushgateway.URL, Manifests: filepath.Join(root, "manifests"),
+		Pushgateway: e.Pushgateway.URL, Manifests: filepath.Join(root, "manifests"), Args: args,
 	}); err != nil {
 		return e, err
 	}
@@ -257,6 +292,10 @@ func ServeRegistryUntil(ctx context.Context, root, addr string) error {
 	if err != nil {
 		return err
 	}
+	built, err := LayoutImages(layoutPath(root))
+	if err != nil {
+		return err
+	}
 	r, err := ServeRegistry(addr)
 	if err != nil {
 		return err
@@ -264,6 +303,11 @@ func ServeRegistryUntil(ctx context.Context, root, addr string) error {
 	defer r.Close()
 	if _, err := r.Push(specs...); err != nil {
 		return err
+	}
+	for _, b := range built {
+		if _, err := r.PushBuilt(b); err != nil {
+			return err
+		}
 	}
 	<-ctx.Done()
 	return nil

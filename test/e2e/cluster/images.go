@@ -19,8 +19,7 @@ import (
 )
 
 // ImageSpec is an image the harness builds without a Docker engine: one layer with
-// the listed files and symlinks, and a config. For the agent and webhook images it is
-// also what the Dockerfile comparison checks: same files, user and entrypoint.
+// the listed files and symlinks, and a config.
 type ImageSpec struct {
 	Repo       string            // repository in the local registry
 	Files      map[string]string // path in the image -> file on this machine
@@ -42,18 +41,8 @@ func (s ImageSpec) arch() string {
 // Tag is the tag of every image the harness builds.
 const Tag = "e2e"
 
-// AgentImage is the agent image: like the Dockerfile's `agent` target, only the static
-// /jobcheck binary, run as 65532:65532 (docs/internals.md).
-func AgentImage(agentBin string) ImageSpec {
-	return ImageSpec{Repo: "jobcheck/agent", Files: map[string]string{"/jobcheck": agentBin},
-		User: "65532:65532", Entrypoint: []string{"/jobcheck"}}
-}
-
-// WebhookImage is the webhook image: like the Dockerfile's `webhook` target.
-func WebhookImage(webhookBin string) ImageSpec {
-	return ImageSpec{Repo: "jobcheck/webhook", Files: map[string]string{"/jobcheck-webhook": webhookBin},
-		User: "65532:65532", Entrypoint: []string{"/jobcheck-webhook"}, Cmd: []string{"serve"}}
-}
+// The agent and webhook images are not built here: the cluster runs the ones
+// `make images` built (LayoutImages).
 
 // BusyboxImage is the test jobs' image: Debian's static busybox with a shell.
 func BusyboxImage() ImageSpec {

@@ -25,6 +25,8 @@ type PrometheusOptions struct {
 	Webhooks    []string // host:port of each webhook replica's metrics listener
 	APIServer   bool     // scrape the cluster's kube-apiserver with the admin token
 	RuleFiles   []string
+	// Alertmanager (host:port), when set, receives the alerts.
+	Alertmanager string
 }
 
 // StartPrometheus starts Prometheus as o says, scraping and evaluating every second so
@@ -66,6 +68,10 @@ func (c *Cluster) StartPrometheus(ctx context.Context, o PrometheusOptions) (*Pr
 		"global":         map[string]any{"scrape_interval": "1s", "evaluation_interval": "1s"},
 		"rule_files":     o.RuleFiles,
 		"scrape_configs": scrapes,
+	}
+	if o.Alertmanager != "" {
+		cfg["alerting"] = map[string]any{"alertmanagers": []any{map[string]any{
+			"static_configs": []any{map[string]any{"targets": []string{o.Alertmanager}}}}}}
 	}
 	b, _ := json.Marshal(cfg) // JSON is YAML
 	if err := os.WriteFile(dir+"/prometheus.yml", b, 0o644); err != nil {
@@ -137,6 +143,23 @@ func (p *Prometheus) Query(ctx context.Context, expr string) ([]QuerySample, err
 		out = append(out, QuerySample{Labels: r.Metric, Value: v})
 	}
 	return out, nil
+}
+
+// LabelValues lists the values of label among the series that match selects, as
+// Grafana's label_values(match, label) does (/api/v1/label/LABEL/values).
+func (p *Prometheus) LabelValues(ctx context.Context, label, match string) ([]string, error) {
+	var body struct {
+		Status string   `json:"status"`
+		Error  string   `json:"error"`
+		Data   []string `json:"data"`
+	}
+	if err := p.get(ctx, "/api/v1/label/"+url.PathEscape(label)+"/values?match[]="+url.QueryEscape(match), &body); err != nil {
+		return nil, fmt.Errorf("label values of %s for %s: %w", label, match, err)
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("label values of %s for %s: %s", label, match, body.Error)
+	}
+	return body.Data, nil
 }
 
 func (p *Prometheus) get(ctx context.Context, path string, into any) error {

@@ -163,5 +163,18 @@ func (r *Registry) PushIndex(s IndexSpec) (string, error) {
 	return ref.String(), nil
 }
 
+// PushBuilt pushes an index `make images` built as b.Ref(r.Addr), as `make push`
+// would; it returns its reference.
+func (r *Registry) PushBuilt(b BuiltImage) (string, error) {
+	ref, err := r.ref(b.Ref(r.Addr))
+	if err != nil {
+		return "", fmt.Errorf("image %s: reference: %w", b.Name, err)
+	}
+	if err := remote.WriteIndex(ref, b.Index, r.remoteOptions()...); err != nil {
+		return "", fmt.Errorf("push %s: %w", ref, err)
+	}
+	return ref.String(), nil
+}
+
 // Close stops serving.
 func (r *Registry) Close() error { return r.srv.Close() }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,16 +25,30 @@ import (
 
 const demoNS = "example"
 
-// demo shows jobcheck work end to end on the local cluster: the shipped example
-// CronJob (manifests/examples/cronjob.yaml) in a labelled namespace, one run of it,
-// what the webhook added to its pod and what the run pushed.
+// failingName is the demo's second CronJob: the example with a command that fails.
+const failingName = "nightly-export"
+
+// demo shows jobcheck's loop end to end on the local cluster: the shipped example
+// CronJob (manifests/examples/cronjob.yaml) and a copy of it whose command fails, in a
+// labelled namespace, one run of each, what the webhook added to a pod, what the runs
+// pushed, and the alerts a real Prometheus evaluating the shipped rules fires (sent to
+// a real Alertmanager when Debian's is installed).
 func demo(ctx context.Context, dir, root string, log *slog.Logger, out io.Writer) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return fmt.Errorf("repository root: %w", err)
+	}
 	e, err := up(ctx, dir, root, log, out)
 	if err != nil {
 		return err
 	}
 	cs := e.Client
-	cj, err := exampleCronJob(root, e.Images["jobcheck/e2e-busybox"])
+	ok, err := exampleCronJob(root, e.Images["jobcheck/e2e-busybox"])
+	if err != nil {
+		return err
+	}
+	bad := failingCronJob(ok)
+	mon, err := monitoring(ctx, e, root, out)
 	if err != nil {
 		return err
 	}
@@ -41,40 +56,43 @@ func demo(ctx context.Context, dir, root string, log *slog.Logger, out io.Writer
 	if err := labelledNamespace(ctx, cs, demoNS); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "2. create CronJob %s/%s from manifests/examples/cronjob.yaml (annotated jobcheck.io/enabled=\"true\" on the CronJob only)\n", demoNS, cj.Name)
-	fmt.Fprintf(out, "   local changes: image %s, hostNetwork: true (the demo's Pushgateway listens on 127.0.0.1)\n", cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image)
-	_ = cs.BatchV1().CronJobs(demoNS).Delete(ctx, cj.Name, metav1.DeleteOptions{})
-	if cj, err = cs.BatchV1().CronJobs(demoNS).Create(ctx, cj, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create CronJob: %w", err)
-	}
-	job := jobFromCronJob(cj, fmt.Sprintf("%s-demo-%d", cj.Name, time.Now().Unix()))
-	fmt.Fprintf(out, "3. run it now: Job %s (like `kubectl create job --from=cronjob/%s`); waiting for it to complete ...\n", job.Name, cj.Name)
-	if job, err = cs.BatchV1().Jobs(demoNS).Create(ctx, job, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create Job: %w", err)
-	}
-	var pod *corev1.Pod
-	if err := cluster.Poll(ctx, "Job "+job.Name+" to complete", 5*time.Minute, func() (bool, error) {
-		j, err := cs.BatchV1().Jobs(demoNS).Get(ctx, job.Name, metav1.GetOptions{})
+	fmt.Fprintf(out, "2. create CronJob %s/%s from manifests/examples/cronjob.yaml (annotated jobcheck.io/enabled=\"true\" on the CronJob only)\n", demoNS, ok.Name)
+	fmt.Fprintf(out, "   and CronJob %s/%s, the same with a command that exits 3 (backoffLimit 0)\n", demoNS, bad.Name)
+	fmt.Fprintf(out, "   local changes: image %s, hostNetwork: true (the demo's Pushgateway listens on 127.0.0.1)\n", ok.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image)
+	var cjs []*batchv1.CronJob
+	for _, cj := range []*batchv1.CronJob{ok, bad} {
+		_ = cs.BatchV1().CronJobs(demoNS).Delete(ctx, cj.Name, metav1.DeleteOptions{})
+		created, err := cs.BatchV1().CronJobs(demoNS).Create(ctx, cj, metav1.CreateOptions{})
 		if err != nil {
-			return false, nil
+			return fmt.Errorf("create CronJob %s: %w", cj.Name, err)
 		}
-		for _, c := range j.Status.Conditions {
-			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
-				return false, fmt.Errorf("job failed: %s", c.Message)
-			}
-			if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	}); err != nil {
-		return err
+		cjs = append(cjs, created)
 	}
-	pods, err := cs.CoreV1().Pods(demoNS).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job.Name})
+	stamp := time.Now().Unix()
+	var jobs []*batchv1.Job
+	for _, cj := range cjs {
+		job := jobFromCronJob(cj, fmt.Sprintf("%s-demo-%d", cj.Name, stamp))
+		if job, err = cs.BatchV1().Jobs(demoNS).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create Job: %w", err)
+		}
+		jobs = append(jobs, job)
+	}
+	fmt.Fprintf(out, "3. run both now: Jobs %s and %s (like `kubectl create job --from=cronjob/NAME`); waiting for them to end ...\n", jobs[0].Name, jobs[1].Name)
+	for i, want := range []batchv1.JobConditionType{batchv1.JobComplete, batchv1.JobFailed} {
+		got, err := waitJobEnd(ctx, cs, jobs[i])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "   %s: %s\n", jobs[i].Name, got)
+		if got != want {
+			return fmt.Errorf("job %s ended %s, want %s", jobs[i].Name, got, want)
+		}
+	}
+	pods, err := cs.CoreV1().Pods(demoNS).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + jobs[0].Name})
 	if err != nil || len(pods.Items) == 0 {
 		return fmt.Errorf("list the run's pods: %v", err)
 	}
-	pod = &pods.Items[0]
+	pod := &pods.Items[0]
 	fmt.Fprintf(out, "\n4. what jobcheck added to pod %s (the CronJob's own spec is unchanged):\n\n", pod.Name)
 	b, err := yaml.Marshal(injectedParts(pod))
 	if err != nil {
@@ -82,35 +100,209 @@ func demo(ctx context.Context, dir, root string, log *slog.Logger, out io.Writer
 	}
 	fmt.Fprintln(out, indent(string(b)))
 	pg := e.Extra["pushgateway"]
-	fmt.Fprintf(out, "5. what the run pushed to the Pushgateway (%s/metrics, group job=%q, namespace=%q):\n\n", pg, cj.Name, demoNS)
-	metrics, err := pushedMetrics(ctx, pg, cj.Name)
+	for _, cj := range cjs {
+		fmt.Fprintf(out, "5. what was pushed to the Pushgateway for %s (%s/metrics, job=%q, namespace=%q):\n\n", cj.Name, pg, cj.Name, demoNS)
+		metrics, err := pushedMetrics(ctx, pg, cj.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, indent(metrics))
+	}
+	fmt.Fprintf(out, "6. the alerts: Prometheus evaluates manifests/prometheus/rules.yaml; JobcheckJobFailed holds for 1m before it fires. Waiting ...\n\n")
+	firing, err := waitAlert(ctx, mon, "JobcheckJobFailed", bad.Name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, indent(metrics))
+	for _, a := range firing {
+		fmt.Fprintf(out, "    %-8s %-34s %s\n", a.State, a.Labels["alertname"], alertWhat(a))
+	}
+	if !slices.ContainsFunc(firing, func(a cluster.Alert) bool { return a.Labels["job"] == ok.Name }) {
+		fmt.Fprintf(out, "    (nothing for %s: its run succeeded)\n", ok.Name)
+	}
+	if mon.am != nil {
+		got, err := waitAlertmanager(ctx, mon.am, "JobcheckJobFailed", bad.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n   Alertmanager received them (it notifies no one here):\n")
+		for _, a := range got {
+			fmt.Fprintf(out, "    %-8s %-34s %s\n", a.State, a.Labels["alertname"], alertWhat(a))
+		}
+	}
 	abs, _ := filepath.Abs(dir)
-	rootAbs, _ := filepath.Abs(root)
-	fmt.Fprintf(out, `6. look around (the cluster keeps running):
-     export KUBECONFIG=%s
+	fmt.Fprintf(out, `
+7. look around (the cluster keeps running):
+     Pushgateway   %s
+     Prometheus    %s/alerts   (%s/graph?g0.expr=jobcheck_last_run_info)
+`, pg, mon.prometheus.URL, mon.prometheus.URL)
+	if mon.am != nil {
+		fmt.Fprintf(out, "     Alertmanager  %s\n", mon.am.URL)
+	} else {
+		fmt.Fprintf(out, "     (no Alertmanager: install Debian's prometheus-alertmanager, hack/deps.sh all)\n")
+	}
+	fmt.Fprintf(out, `     export KUBECONFIG=%s
      export PATH=%s:$PATH   # kubectl %s, built with the cluster
      kubectl get cronjobs,jobs,pods -n %s
      kubectl get pod -n %s %s -o yaml
+     kubectl describe cronjob -n %s %s
      curl -s %s/metrics | grep jobcheck_        # the Pushgateway
      kubectl create job --from=cronjob/%s -n %s again   # another run
    component logs: %s/logs/   pod output: %s/pod-logs/ (kubectl logs does not work on a loopback node)
    tear it down: make demo-down
-`, e.Kubeconfig, filepath.Join(rootAbs, "test", "e2e", "bin"), serverVersion(cs), demoNS, demoNS, pod.Name, pg, cj.Name, demoNS, abs, abs)
+`, e.Kubeconfig, filepath.Join(root, "test", "e2e", "bin"), serverVersion(cs), demoNS, demoNS, pod.Name, demoNS, bad.Name,
+		pg, ok.Name, demoNS, abs, abs)
 	return nil
 }
 
-func envFromState(c *cluster.Cluster) (*cluster.Env, error) {
+// monitor is the demo's Prometheus and, when installed, Alertmanager.
+type monitor struct {
+	prometheus *cluster.Prometheus
+	am         *cluster.Alertmanager
+}
+
+// monitoring starts Prometheus (with the shipped rules, scraping the Pushgateway,
+// the webhook and the API server) and Alertmanager, or finds the ones an earlier
+// `make demo` started.
+func monitoring(ctx context.Context, e *cluster.Env, root string, out io.Writer) (monitor, error) {
+	var m monitor
+	if u := e.Extra["prometheus"]; u != "" {
+		m.prometheus = &cluster.Prometheus{URL: u}
+		if a := e.Extra["alertmanager"]; a != "" {
+			m.am = &cluster.Alertmanager{URL: a, Addr: strings.TrimPrefix(a, "http://")}
+		}
+		return m, nil
+	}
+	var amAddr string
+	if cluster.HasAlertmanager() {
+		am, err := e.StartAlertmanager(ctx)
+		if err != nil {
+			return m, err
+		}
+		m.am, amAddr = am, am.Addr
+	}
+	p, err := e.StartPrometheus(ctx, cluster.PrometheusOptions{
+		Pushgateway:  e.Extra["pushgateway"],
+		Webhooks:     []string{strings.TrimPrefix(e.Extra["webhook-metrics"], "http://")},
+		APIServer:    true,
+		RuleFiles:    []string{filepath.Join(root, "manifests", "prometheus", "rules.yaml")},
+		Alertmanager: amAddr,
+	})
+	if err != nil {
+		return m, err
+	}
+	m.prometheus = p
+	fmt.Fprintf(out, "Prometheus %s evaluates manifests/prometheus/rules.yaml", p.URL)
+	if m.am != nil {
+		fmt.Fprintf(out, " and sends its alerts to Alertmanager %s", m.am.URL)
+	}
+	fmt.Fprintln(out)
+	return m, nil
+}
+
+// waitJobEnd waits for the Job's Complete or Failed condition.
+func waitJobEnd(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job) (batchv1.JobConditionType, error) {
+	var end batchv1.JobConditionType
+	err := cluster.Poll(ctx, "Job "+job.Name+" to end", 5*time.Minute, func() (bool, error) {
+		j, err := cs.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range j.Status.Conditions {
+			if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+				end = c.Type
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return end, err
+}
+
+// waitAlert waits until Prometheus fires alert for job in the demo namespace and
+// returns every alert about the demo namespace then.
+func waitAlert(ctx context.Context, m monitor, alert, job string) ([]cluster.Alert, error) {
+	var mine []cluster.Alert
+	err := cluster.Poll(ctx, alert+" for "+job, 5*time.Minute, func() (bool, error) {
+		all, err := m.prometheus.Alerts(ctx)
+		if err != nil {
+			return false, nil
+		}
+		mine = mine[:0]
+		found := false
+		for _, a := range all {
+			if a.Labels["namespace"] != demoNS {
+				continue
+			}
+			mine = append(mine, a)
+			found = found || (a.Labels["alertname"] == alert && a.Labels["job"] == job && a.State == "firing")
+		}
+		return found, nil
+	})
+	return mine, err
+}
+
+// waitAlertmanager waits until Alertmanager holds alert for job and returns what it
+// holds about the demo namespace.
+func waitAlertmanager(ctx context.Context, am *cluster.Alertmanager, alert, job string) ([]cluster.Alert, error) {
+	var mine []cluster.Alert
+	err := cluster.Poll(ctx, "Alertmanager to receive "+alert+" for "+job, 2*time.Minute, func() (bool, error) {
+		all, err := am.Alerts(ctx)
+		if err != nil {
+			return false, nil
+		}
+		mine = mine[:0]
+		found := false
+		for _, a := range all {
+			if a.Labels["namespace"] == demoNS {
+				mine = append(mine, a)
+				found = found || (a.Labels["alertname"] == alert && a.Labels["job"] == job)
+			}
+		}
+		return found, nil
+	})
+	return mine, err
+}
+
+// alertWhat is an alert's workload labels and summary, on one line.
+func alertWhat(a cluster.Alert) string {
+	var labels []string
+	for _, k := range []string{"namespace", "job", "reason", "severity"} {
+		if v := a.Labels[k]; v != "" {
+			labels = append(labels, k+"="+v)
+		}
+	}
+	return strings.Join(labels, " ") + ": " + a.Annotations["summary"]
+}
+
+// failingCronJob is the example CronJob renamed, with a command that fails at once.
+func failingCronJob(example *batchv1.CronJob) *batchv1.CronJob {
+	cj := example.DeepCopy()
+	cj.Name = failingName
+	spec := &cj.Spec.JobTemplate.Spec
+	spec.BackoffLimit = ptrTo(int32(0))
+	c := &spec.Template.Spec.Containers[0]
+	c.Args = []string{`echo "exporting"; echo "export failed: the database did not answer" >&2; exit 3`}
+	return cj
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func envFromState(c *cluster.Cluster, root string) (*cluster.Env, error) {
 	if c.Client == nil {
 		return nil, fmt.Errorf("no kubeconfig in %s", c.Dir)
 	}
-	e := &cluster.Env{Cluster: c, Images: map[string]string{}}
-	for _, repo := range []string{"jobcheck/agent", "jobcheck/webhook", "jobcheck/e2e-busybox", "jobcheck/e2e-pause"} {
+	e := &cluster.Env{Cluster: c, Root: root, Images: map[string]string{}}
+	for _, repo := range []string{"jobcheck/e2e-busybox", "jobcheck/e2e-pause"} {
 		e.Images[repo] = c.Registry + "/" + repo + ":" + cluster.Tag
 	}
+	built, err := cluster.LayoutImages(filepath.Join(root, cluster.LayoutDir))
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range built {
+		e.Images[b.Key] = b.Ref(c.Registry)
+	}
+	e.Built = built
 	return e, nil
 }
 

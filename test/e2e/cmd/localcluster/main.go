@@ -5,7 +5,7 @@
 // exactly them.
 //
 //	localcluster up       --dir DIR --root REPO   start the cluster, webhook, Pushgateway
-//	localcluster demo     --dir DIR --root REPO   up (if needed), then one annotated CronJob run
+//	localcluster demo     --dir DIR --root REPO   up (if needed), then a run that succeeds, one that fails, the alerts
 //	localcluster down     --dir DIR               stop everything and remove DIR
 //	localcluster registry --root REPO --listen ADDR   (internal) serve the images
 package main
@@ -27,7 +27,8 @@ import (
 
 const usage = `usage: localcluster up|demo|down|registry [flags]
   up        start the local cluster, the webhook and a Pushgateway (kept running)
-  demo      up (if not running), then create an annotated CronJob, run it, show the result
+  demo      up (if not running), then run an annotated CronJob that succeeds and one that fails,
+            show what was injected and pushed, and the alerts Prometheus fires (and Alertmanager gets)
   down      stop everything the cluster started and remove its directory
 `
 
@@ -80,7 +81,7 @@ func up(ctx context.Context, dir, root string, log *slog.Logger, out io.Writer) 
 	}
 	if c, err := cluster.Load(dir); err == nil && running(c) {
 		fmt.Fprintf(out, "local cluster already running (state in %s)\n", dir)
-		return envFromState(c)
+		return envFromState(c, root)
 	} else if err == nil {
 		// Left over from a run that died: clean it up first.
 		_ = c.Stop()
