@@ -27,7 +27,7 @@ var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 func runGobench(args []string) error {
 	fs := flag.NewFlagSet("gobench", flag.ContinueOnError)
 	out := fs.String("out", "gobench.json", "results file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	res, err := parseGobench(io.TeeReader(os.Stdin, os.Stderr))

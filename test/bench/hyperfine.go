@@ -13,12 +13,14 @@ import (
 )
 
 // hyperfine runs the commands with hyperfine (no intermediate shell, warm-up
-// runs first; a command that fails fails the benchmark) and returns each
-// one's median wall time in milliseconds, in order.
-func hyperfine(dir string, warmup, runs int, commands ...string) ([]float64, error) {
+// runs first, env as their whole environment; a command that fails fails
+// the benchmark) and returns each one's median wall time in milliseconds,
+// in order.
+func hyperfine(dir string, env []string, warmup, runs int, commands ...string) ([]float64, error) {
 	out := filepath.Join(dir, "hyperfine.json")
 	args := []string{"-N", "--style", "none", "--warmup", strconv.Itoa(warmup), "--runs", strconv.Itoa(runs), "--export-json", out}
 	cmd := exec.Command("hyperfine", append(args, commands...)...)
+	cmd.Env = env
 	var stderr bytes.Buffer // its warnings about outliers are expected on a shared machine
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

@@ -5,9 +5,9 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -18,9 +18,9 @@ var initLine = regexp.MustCompile(`^init (\S+) @([0-9.]+) ms, ([0-9.]+) ms clock
 // initTrace runs `bin version` with GODEBUG=inittrace=1 and returns when the
 // last package initialiser finished (ms after the process started) and each
 // package's initialiser time: what every jobcheck invocation pays before main.
-func initTrace(bin string) (done float64, perPkg map[string]float64, err error) {
+func initTrace(bin string, env []string) (done float64, perPkg map[string]float64, err error) {
 	cmd := exec.Command(bin, "version")
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	cmd.Env = append(slices.Clone(env), "GODEBUG=inittrace=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

@@ -89,7 +89,7 @@ func TestHotspotSkipsEntryPoints(t *testing.T) {
 	if !strings.Contains(got, "webhook.podPatch") || !strings.Contains(got, "75%") {
 		t.Errorf("hotspot = %q, want webhook.podPatch at 75%% of the handler", got)
 	}
-	if !strings.Contains(got, "gomodules.xyz/jsonpatch/v2.CreatePatch` alone takes 25%") {
+	if !strings.Contains(got, "`gomodules.xyz/jsonpatch/v2.CreatePatch` (25%)") {
 		t.Errorf("hotspot = %q, want the library under it: jsonpatch at 25%%", got)
 	}
 }

@@ -30,7 +30,7 @@ func benchOwner() inject.Owner {
 	return inject.Owner{
 		JobName:            benchJob,
 		CronJobName:        "nightly-export",
-		CronJobAnnotations: map[string]string{"jobcheck.io/enabled": "true", "jobcheck.io/max-age": "15m"},
+		CronJobAnnotations: map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationMaxAge: "15m"},
 		Schedule:           "0 3 * * *",
 		TimeZone:           "Europe/Berlin",
 	}

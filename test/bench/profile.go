@@ -63,7 +63,7 @@ func hotspot(frames []frame) string {
 		}
 		hot := fmt.Sprintf("`%s` (%.0f%% of the handler's CPU time)", strings.TrimPrefix(f.name, "github.com/jobcheck/jobcheck/"), 100*f.cum/handler)
 		if lib := libraryHotspot(frames); lib.name != "" {
-			hot += fmt.Sprintf(", in which `%s` alone takes %.0f%%", lib.name, 100*lib.cum/handler)
+			hot += fmt.Sprintf("; the heaviest library function outside the JSON decoders is `%s` (%.0f%%)", lib.name, 100*lib.cum/handler)
 		}
 		return hot
 	}

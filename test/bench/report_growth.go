@@ -7,9 +7,10 @@ import (
 	"slices"
 )
 
-// growth writes figure 9: how latency and memory grow, and their shape.
+// growth writes figure 11: how the webhook's latency and memory grow, and
+// their shape (the wrapper's memory against its child's output is figure 3).
 func (rp *report) growth() {
-	rp.printf("## Growth\n\n### 9a. Webhook latency against containers in the pod (concurrency 1)\n\n| containers | jobcheck p50 | floor p50 | jobcheck p99 |\n|---|---|---|---|\n")
+	rp.printf("## Growth\n\n### 11a. Webhook latency against containers in the pod (concurrency 1)\n\n| containers | jobcheck p50 | floor p50 | jobcheck p99 |\n|---|---|---|---|\n")
 	var xs, real, floor []float64
 	for _, c := range []int{1, 10, 50} {
 		r, rok := rp.m(fmt.Sprintf("webhook/%dc/real/c1/p50", c))
@@ -22,7 +23,7 @@ func (rp *report) growth() {
 	}
 	rp.printf("\nShape: jobcheck %s; the floor %s.\n\n", shape(xs, real, "ms", "container"), shape(xs, floor, "ms", "container"))
 
-	rp.printf("### 9b. Webhook against the number of Jobs cached\n\n| cluster holds | POST /mutate p50 | p99 | VmRSS |\n|---|---|---|---|\n")
+	rp.printf("### 11b. Webhook against the number of Jobs cached\n\n| cluster holds | POST /mutate p50 | p99 | VmRSS |\n|---|---|---|---|\n")
 	xs, real = nil, nil
 	var mem []float64
 	spread := 0.0
@@ -43,20 +44,6 @@ func (rp *report) growth() {
 			real[0], real[len(real)-1], spread)
 	}
 	rp.printf("\nShape: latency %s; memory %s.\n\n", latency, shape(xs, mem, "MiB", "1,000 Jobs"))
-
-	rp.printf("### 9c. Wrapper memory against the child's output rate\n\n| child writes | came through | wrapper VmRSS (highest) | VmHWM |\n|---|---|---|---|\n")
-	xs, mem = nil, nil
-	for _, rate := range []int{0, 1, 50} {
-		key := fmt.Sprintf("agent/output/%dMBps/", rate)
-		got, gok := rp.m(key + "achieved")
-		rss, rok := rp.m(key + "vmrss")
-		hwm, hok := rp.m(key + "vmhwm")
-		rp.printf("| %d MB/s | %s | %s | %s |\n", rate, num(got, gok, "%.1f MB/s"), mib(rss, rok), mib(hwm, hok))
-		if hok {
-			xs, mem = append(xs, float64(rate)), append(mem, hwm/1024)
-		}
-	}
-	rp.printf("\nShape: %s.\n\n", shape(xs, mem, "MiB", "MB/s"))
 }
 
 // spread is the largest minus the smallest of the runs of name.

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/jobcheck/jobcheck/certs"
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 	"github.com/jobcheck/jobcheck/webhook"
 )
@@ -32,13 +33,16 @@ func (staticOwners) Lookup(context.Context, string, metav1.OwnerReference) (inje
 }
 
 // realHandler is the webhook's /mutate handler as `serve` builds it: default
-// injection settings, its metrics, and its JSON log (written to nowhere, but
-// formatted all the same).
+// injection settings with the run watcher on (the agents report attempts),
+// its metrics, and its JSON log (written to nowhere, but formatted all the
+// same). No image lookup: every container of the benchmark pods has a
+// command, so `serve` would not call it either.
 func realHandler() http.Handler {
 	cfg := inject.Defaults()
 	cfg.AgentImage = "registry.example/jobcheck/agent:v1.0.0"
 	cfg.Pushgateway = "http://pushgateway.monitoring:9091"
 	cfg.Version = "v1.0.0"
+	cfg.Report = contract.ReportAttempt
 	return webhook.NewHandler(webhook.Options{
 		Inject:  cfg,
 		Owners:  staticOwners{},

@@ -9,28 +9,43 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
 
-// runSize records the size of the static agent binary and of the smallest
-// static Go program built the same way (the floor every Go binary pays).
+// agentPlatforms are the platforms of the agent's binaries and image, as
+// `make build` and hack/images name them.
+var agentPlatforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7"}
+
+// runSize records the size of the static agent binary of every platform, of
+// the empty Go program built the same way (the floor every Go binary pays),
+// where the agent's code comes from, and the compressed agent image of
+// every platform as hack/images builds it.
 func runSize(args []string) error {
 	fs := flag.NewFlagSet("size", flag.ContinueOnError)
-	bin := fs.String("bin", "", "the agent binary (CGO_ENABLED=0 -trimpath -ldflags '-s -w')")
-	hello := fs.String("hello", "", "an empty Go main built the same way")
+	binDir := fs.String("bin-dir", "", "directory of the agent binaries, named as make build names them (jobcheck-linux-amd64, ...)")
+	empty := fs.String("empty", "", "floors/empty built the same way")
 	syms := fs.String("syms", "", "the agent built with its symbols (no -s -w), to attribute the size to modules (optional)")
+	layoutDir := fs.String("layout", "", "the OCI image layout hack/images wrote (optional)")
 	out := fs.String("out", "size.json", "results file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *binDir == "" || *empty == "" {
+		return usageError{fmt.Errorf("-bin-dir and -empty are required (hack/bench.sh builds them)")}
+	}
 	res := results{}
-	for name, p := range map[string]string{"agent": *bin, "hello": *hello} {
-		st, err := os.Stat(p)
+	files := map[string]string{"size/empty": *empty}
+	for _, p := range agentPlatforms {
+		files["size/agent/"+p] = filepath.Join(*binDir, binaryName("jobcheck", p))
+	}
+	for key, path := range files {
+		st, err := os.Stat(path)
 		if err != nil {
-			return fmt.Errorf("size of the %s binary: %w", name, err)
+			return fmt.Errorf("size of %s: %w", key, err)
 		}
-		res.add("size/"+name, "bytes", float64(st.Size()))
+		res.add(key, "bytes", float64(st.Size()))
 	}
 	if *syms != "" {
 		byModule, err := symbolSizes(*syms)
@@ -41,7 +56,23 @@ func runSize(args []string) error {
 			res.add("size/module/"+m, "bytes", float64(n))
 		}
 	}
+	if *layoutDir != "" {
+		sizes, err := imageSizes(*layoutDir, "jobcheck-agent:")
+		if err != nil {
+			return err
+		}
+		for p, s := range sizes {
+			res.add("image/agent/"+p+"/total", "bytes", float64(s.total))
+			res.add("image/agent/"+p+"/layer", "bytes", float64(s.layer))
+		}
+	}
 	return res.write(*out)
+}
+
+// binaryName is the file name of a binary for platform ("linux/arm/v7"), as
+// make build and hack/images name them: NAME-OS-ARCH[VARIANT].
+func binaryName(name, platform string) string {
+	return name + "-" + strings.Replace(strings.Replace(platform, "/", "-", 1), "/", "", 1)
 }
 
 // symbolSizes sums the sizes of bin's code and read-only data symbols (go

@@ -24,7 +24,7 @@ func runWebhook(args []string, log *slog.Logger) error {
 	rounds := fs.Int("rounds", 3, "repeated runs of every case (the report takes the median)")
 	limit := fs.Duration("max-run", 4*time.Second, "no request of a run starts after this (bounds the slow cases)")
 	out := fs.String("out", "webhook.json", "results file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	pair, roots, err := servingPair()

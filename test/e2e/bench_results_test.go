@@ -73,7 +73,8 @@ func medianDur(ds []time.Duration) time.Duration {
 	return (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
 }
 
-// quantileDur is the q quantile (nearest rank) of sorted ds.
+// quantileDur is the q quantile (nearest rank) of ds, which must be sorted
+// (medianDur sorts them).
 func quantileDur(ds []time.Duration, q float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
