@@ -98,6 +98,13 @@ func (h *Handler) admit(ctx context.Context, req *request) (out outcome) {
 		return failOpen(out, "no-namespace", errors.New("request names no namespace"))
 	}
 
+	// The API server calls again for a pod it injected when a later plugin
+	// changed it (reinvocationPolicy IfNeeded): that call needs no owner, and
+	// a lookup failing then would report a monitored pod as unmonitored.
+	if _, ok := pod.Annotations[inject.AnnotationInjected]; ok {
+		return skip(out, inject.ReasonAlreadyInjected, nil)
+	}
+
 	lookupCtx, cancel := context.WithTimeout(ctx, h.opts.LookupTimeout)
 	owner, err := h.opts.Owners.Lookup(lookupCtx, out.namespace, *out.job)
 	cancel()

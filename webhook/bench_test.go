@@ -107,7 +107,7 @@ var benchOwners = stubOwners{testJob: {
 // benchReview is the AdmissionReview of a pod as the Job controller creates
 // it (labels, owner reference, the service account token volume) with n
 // containers that each have a command, env, resources and mounts.
-func benchReview(b *testing.B, n int) []byte {
+func benchReview(b testing.TB, n int) []byte {
 	b.Helper()
 	const job, uid = testJob, testJobUID
 	yes := true

@@ -1,8 +1,15 @@
 package webhook
 
 import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	sigsjson "sigs.k8s.io/json"
 )
 
 // TestDecodeReview: the review and the pod in it are decoded in one pass;
@@ -65,5 +72,63 @@ func TestDecodeReview(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The fast decoder must see every review as the API server's decoder does
+// (sigs.k8s.io/json, case-sensitive): on the golden reviews and, in
+// FuzzDecodersAgree, on any valid JSON.
+func TestDecodersAgree(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.review.json"))
+	if len(files) == 0 {
+		t.Fatal("no golden reviews")
+	}
+	for _, f := range files {
+		checkDecodersAgree(t, readFile(t, f))
+	}
+	checkDecodersAgree(t, benchReview(t, 10))
+
+	// Invalid UTF-8 (which the API server never sends): unmarshal decodes it
+	// as the reference does, U+FFFD for the bad byte.
+	bad := []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":{"spec":{"containers":[{"name":"a@b"}]}}}}`)
+	bad = bytes.Replace(bad, []byte("@"), []byte{0x90}, 1)
+	var got, want review
+	if err := unmarshal(bad, &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(bad, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || got.Request.Object == nil || got.Request.Object.Spec.Containers[0].Name != "a\uFFFDb" {
+		t.Errorf("invalid UTF-8 decoded as %+v, want the reference's %+v", got.Request, want.Request)
+	}
+}
+
+func FuzzDecodersAgree(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.review.json"))
+	for _, file := range files {
+		f.Add(readFile(f, file))
+	}
+	f.Add([]byte(`{"request":{"uid":"a","object":{"metadata":{"Name":"x","name":"y"},"spec":{"containers":[{"name":"\ud83d\ude80","command":["a"]}]}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if json.Valid(data) && utf8.Valid(data) {
+			checkDecodersAgree(t, data)
+		}
+	})
+}
+
+func checkDecodersAgree(t testing.TB, data []byte) {
+	t.Helper()
+	var fast, ref review
+	ferr := caseSensitive.Unmarshal(data, &fast)
+	rerr := sigsjson.UnmarshalCaseSensitivePreserveInts(data, &ref)
+	if rerr != nil {
+		return // the reference refuses it: unmarshal answers with the reference's error
+	}
+	if ferr != nil {
+		return // the fast decoder refuses what the reference takes: unmarshal falls back to it
+	}
+	if !reflect.DeepEqual(fast, ref) {
+		t.Errorf("decoders disagree on %q:\nfast %+v\nref  %+v", data, fast, ref)
 	}
 }
