@@ -11,9 +11,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Scenario 6. Injection never makes a pod inadmissible: a namespace enforcing Pod
+// Injection never makes a pod inadmissible: a namespace enforcing Pod
 // Security "restricted" and a namespace whose ResourceQuota covers cpu and memory
-// both admit and run an injected pod whose own container complies.
+// both admit and run an injected pod whose own container complies, and both runs
+// are reported (the restricted one by the run watcher alone).
 func TestRestrictedNamespaces(t *testing.T) {
 	t.Parallel()
 	cmd := []string{"sh", "-c", "echo compliant"}
@@ -44,6 +45,11 @@ func TestRestrictedNamespaces(t *testing.T) {
 			t.Errorf("succeeded %d, want 1", done.Status.Succeeded)
 		}
 		assertInjected(t, jobPods(t, job, 1)[0], "strict", cmd)
+		// The agent cannot reach the Pushgateway from this pod, but the run is
+		// still reported: the run watcher reads it from the Job object.
+		g := group(t, "strict", ns, "the run, reported without the agent",
+			runInfo(ResultSucceeded, conditionReason(t, done, batchv1.JobComplete)))
+		absent(t, g, MetricLastAttemptInfo)
 	})
 
 	t.Run("ResourceQuota on cpu and memory", func(t *testing.T) {
@@ -74,9 +80,8 @@ func TestRestrictedNamespaces(t *testing.T) {
 		}
 		pod := jobPods(t, job, 1)[0]
 		assertInjected(t, pod, "quota", cmd)
-		g := group(t, "quota", ns, "the run", hasReason("succeeded"))
-		if v := value(t, g, "jobcheck_last_exit_code", nil); v != 0 {
-			t.Errorf("exit code %v, want 0", v)
-		}
+		g := group(t, "quota", ns, "the run and its attempt",
+			all(runInfo(ResultSucceeded, conditionReason(t, done, batchv1.JobComplete)), attemptReason(ReasonSucceeded)))
+		want(t, g, MetricLastAttemptExitCode, nil, 0)
 	})
 }

@@ -3,23 +3,24 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/jobcheck/jobcheck/test/e2e/cluster"
 )
 
-// Scenario 4. A run that blocks in silence past its max age: the injected liveness
-// probe fails, the kubelet kills the container, and the run is reported as hung.
+// A run that blocks in silence past its max age: the injected liveness
+// probe fails, the kubelet kills the container, the agent reports the attempt hung
+// (exit 143: the child died of the SIGTERM), the run watcher reports the failed run,
+// and the real Prometheus fires JobcheckJobHung.
 func TestHungRun(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t, "s4-hung", true, nil)
 	job := createJob(t, &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "stuck", Namespace: ns,
-			Annotations: map[string]string{annEnabled: "true", "jobcheck.io/max-age": "5s"}},
+			Annotations: map[string]string{annEnabled: "true", annMaxAge: "5s"}},
 		Spec: batchv1.JobSpec{BackoffLimit: ptr(int32(0)), Template: podSpec("sleep", "3600")},
 	})
 	assertInjected(t, jobPods(t, job, 1)[0], "stuck", []string{"sleep", "3600"})
@@ -29,28 +30,52 @@ func TestHungRun(t *testing.T) {
 		t.Errorf("job failed %d pods, want 1", failed.Status.Failed)
 	}
 	pod := jobPods(t, job, 1)[0]
-	var killed bool
-	for _, s := range pod.Status.ContainerStatuses {
-		if s.Name == "main" && s.State.Terminated != nil {
-			killed = true
-			if s.State.Terminated.ExitCode == 0 {
-				t.Errorf("killed container exit code 0, want non-zero")
-			}
-		}
-	}
-	if !killed {
-		t.Errorf("container main not terminated: %+v", pod.Status.ContainerStatuses)
+	s := containerStatus(pod, "main")
+	if s == nil || s.State.Terminated == nil || s.State.Terminated.ExitCode != 143 {
+		t.Errorf("container main: %+v, want terminated with 143 (SIGTERM)", s)
 	}
 	if !probeFailed(t, ns, pod.Name) {
 		t.Errorf("no Unhealthy (liveness probe failed) event for pod %s\n%s", pod.Name, describeJob(job))
 	}
-	g := group(t, "stuck", ns, "reason hung", hasReason("hung"))
-	if v := value(t, g, "jobcheck_max_age_seconds", nil); v != 5 {
-		t.Errorf("jobcheck_max_age_seconds = %v, want 5", v)
+	g := group(t, "stuck", ns, "the hung attempt and the failed run",
+		all(attemptReason(ReasonHung), has(MetricLastAttemptExitCode), runInfo(ResultFailed, conditionReason(t, failed, batchv1.JobFailed))))
+	want(t, g, MetricLastAttemptInfo, map[string]string{LabelReason: ReasonHung, LabelDetail: "SIGTERM"}, 1)
+	want(t, g, MetricLastAttemptExitCode, nil, 143)
+	want(t, g, MetricMaxAge, nil, 5)
+	want(t, g, MetricRunning, nil, 0)
+	if hung := value(t, g, MetricLastHung, nil); hung < unix(pod.Status.StartTime) || hung > value(t, g, MetricLastAttemptEnd, nil) {
+		t.Errorf("%s = %v, want between the pod's start %v and the attempt's end", MetricLastHung, hung, unix(pod.Status.StartTime))
 	}
-	if v := value(t, g, "jobcheck_running", nil); v != 0 {
-		t.Errorf("jobcheck_running = %v after the kill, want 0", v)
+	alertFires(t, "JobcheckJobHung", runKey("stuck", ns))
+}
+
+// Hung, whatever the process does with the SIGTERM (docs/model.md): a process
+// that traps SIGTERM and exits 143 on its own, as a JVM prints its shutdown and
+// exits, is still hung, not terminated or failed.
+func TestHungRunTrappingSIGTERM(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t, "hung-trap", true, nil)
+	cmd := []string{"sh", "-c", `trap 'echo shutting down; exit 143' TERM; sleep 3600 & wait`}
+	job := createJob(t, &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "jvm", Namespace: ns,
+			Annotations: map[string]string{annEnabled: "true", annMaxAge: "5s"}},
+		Spec: batchv1.JobSpec{BackoffLimit: ptr(int32(0)), Template: podSpec(cmd...)},
+	})
+	failed := waitJob(t, job, batchv1.JobFailed)
+	pod := jobPods(t, job, 1)[0]
+	if !probeFailed(t, ns, pod.Name) {
+		t.Errorf("no Unhealthy (liveness probe failed) event for pod %s\n%s", pod.Name, describeJob(job))
 	}
+	if out, err := env.ContainerLog(&pod, "main"); err != nil || !strings.Contains(out, "shutting down") {
+		t.Errorf("the trap did not run (log %q, %v): the scenario needs a process that handles SIGTERM", out, err)
+	}
+	g := group(t, "jvm", ns, "the hung attempt and the failed run",
+		all(attemptReason(ReasonHung), has(MetricLastAttemptExitCode), runInfo(ResultFailed, conditionReason(t, failed, batchv1.JobFailed))))
+	// It exited with 143 itself: no signal killed it, so no signal in detail.
+	want(t, g, MetricLastAttemptInfo, map[string]string{LabelReason: ReasonHung, LabelDetail: ""}, 1)
+	want(t, g, MetricLastAttemptExitCode, nil, 143)
+	value(t, g, MetricLastHung, nil)
+	alertFires(t, "JobcheckJobHung", runKey("jvm", ns))
 }
 
 // probeFailed reports whether the kubelet recorded a failed liveness probe for the pod.
@@ -67,39 +92,33 @@ func probeFailed(t *testing.T, ns, pod string) bool {
 	return false
 }
 
-// Scenario 5. Deleting a running pod: the kubelet runs the preStop hook and the run
-// is reported as terminated within the grace period.
+// Deleting a running pod: the kubelet runs the preStop hook, the agent
+// forwards the SIGTERM, and the attempt is reported terminated (exit 143) by its
+// agent within the grace period.
 func TestDeletedPodReportsTerminated(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t, "s5-deleted", true, nil)
 	tmpl := podSpec("sleep", "3600")
-	tmpl.Spec.TerminationGracePeriodSeconds = ptr(int64(20))
+	const grace = 20
+	tmpl.Spec.TerminationGracePeriodSeconds = ptr(int64(grace))
 	job := createJob(t, &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "victim", Namespace: ns, Annotations: map[string]string{annEnabled: "true"}},
 		Spec:       batchv1.JobSpec{BackoffLimit: ptr(int32(0)), Template: tmpl},
 	})
-	pod := jobPods(t, job, 1)[0]
+	pod := runningPod(t, job, "main")
 	assertInjected(t, pod, "victim", []string{"sleep", "3600"})
-	// Running and reporting: the agent pushed its start.
-	group(t, "victim", ns, "the run started", func(g *cluster.Group) bool {
-		v, ok := g.Value("jobcheck_running", nil)
-		return ok && v == 1
-	})
+	// The run watcher reports the run in progress.
+	group(t, "victim", ns, "the run in progress", is(MetricRunning, nil, 1))
 	deleted := time.Now()
 	if err := env.Client.CoreV1().Pods(ns).Delete(ctxFor(t), pod.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatalf("delete pod: %v", err)
 	}
 	// The preStop hook pushes reason terminated while the wrapper still runs; the
-	// wrapper's exit push then keeps it and sets jobcheck_running to 0. Wait for that.
-	g := group(t, "victim", ns, "the run ended as terminated", func(g *cluster.Group) bool {
-		v, ok := g.Value("jobcheck_running", nil)
-		return hasReason("terminated")(g) && ok && v == 0
-	})
-	pushed := value(t, g, "push_time_seconds", nil)
-	if grace := deleted.Add(20 * time.Second); pushed > float64(grace.Unix())+1 {
-		t.Errorf("terminated pushed at %s, after the grace period ended (%s)", time.Unix(int64(pushed), 0), grace)
-	}
-	if v := value(t, g, "jobcheck_last_exit_code", nil); v != 143 {
-		t.Errorf("jobcheck_last_exit_code = %v, want 143 (SIGTERM)", v)
+	// wrapper's exit push then replaces it with the whole attempt.
+	g := group(t, "victim", ns, "the attempt ended as terminated",
+		all(attemptReason(ReasonTerminated), is(MetricLastAttemptExitCode, nil, 143)))
+	if end, by := value(t, g, MetricLastAttemptEnd, nil), deleted.Add(grace*time.Second); end > float64(by.Unix())+1 {
+		t.Errorf("the attempt ended at %s, after the grace period (%s): it was killed, not reported by its agent",
+			time.Unix(int64(end), 0), by)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Scenario 1. Opt-in takes both a labelled namespace and an annotated workload, and
+// Opt-in takes both a labelled namespace and an annotated workload, and
 // only pods owned by a Job are ever touched.
 func TestOptIn(t *testing.T) {
 	t.Parallel()

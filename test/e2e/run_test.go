@@ -3,22 +3,20 @@
 package e2e
 
 import (
-	"math"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/jobcheck/jobcheck/test/e2e/cluster"
 )
 
-// Scenario 2. A run of an annotated CronJob completes on the kubelet, and the
-// Pushgateway holds its metrics under job=<CronJob name>, namespace=<namespace>.
+// A run of an annotated CronJob completes on the kubelet. The run
+// watcher reports the run from the Job object and the agent reports its one
+// attempt, both under job=<CronJob name>, namespace=<namespace> (one group:
+// one container, not indexed), with the next-run deadline of the CronJob.
 func TestFullRun(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t, "s2-run", true, nil)
-	start := float64(time.Now().Unix())
 	cmd := []string{"sh", "-c", "echo working; sleep 2; echo done"}
 	cj := createCronJob(t, cronJob(ns, "nightly", "0 3 * * *", map[string]string{annEnabled: "true"}, podSpec(cmd...), 0))
 	job := runCronJob(t, cj, "nightly-manual", nil)
@@ -29,36 +27,53 @@ func TestFullRun(t *testing.T) {
 	if done.Status.Succeeded != 1 || done.Status.Failed != 0 {
 		t.Errorf("job status succeeded=%d failed=%d, want 1 and 0", done.Status.Succeeded, done.Status.Failed)
 	}
+	reason := conditionReason(t, done, batchv1.JobComplete)
 
-	g := group(t, "nightly", ns, "a finished run", hasReason("succeeded"))
+	g := group(t, "nightly", ns, "the run and its attempt",
+		all(runInfo(ResultSucceeded, reason), attemptReason(ReasonSucceeded), is(MetricRunning, nil, 0)))
 	if len(g.Labels) != 2 {
 		t.Errorf("grouping key %v, want only job and namespace (never the pod)", g.Labels)
 	}
-	if v := value(t, g, "jobcheck_last_exit_code", nil); v != 0 {
-		t.Errorf("jobcheck_last_exit_code = %v, want 0", v)
+	start, end := unix(done.Status.StartTime), unix(done.Status.CompletionTime)
+	// The run, as the Job object says.
+	want(t, g, MetricLastStart, nil, start)
+	want(t, g, MetricLastCompletion, nil, end)
+	want(t, g, MetricLastDuration, nil, end-start)
+	want(t, g, MetricLastSuccess, nil, end)
+	want(t, g, MetricLastSuccessStart, nil, start)
+	want(t, g, MetricConsecutiveFailures, nil, 0)
+	absent(t, g, MetricLastFailure)
+	// The attempt, as its agent saw it.
+	want(t, g, MetricLastAttemptExitCode, nil, 0)
+	want(t, g, MetricMaxAge, nil, DefaultMaxAge.Seconds())
+	if d := value(t, g, MetricLastAttemptDuration, nil); d < 2 {
+		t.Errorf("%s = %v, want at least the 2s the command sleeps", MetricLastAttemptDuration, d)
 	}
-	now := float64(time.Now().Unix())
-	success := value(t, g, "jobcheck_last_success_timestamp_seconds", nil)
-	if success < start || success > now+1 {
-		t.Errorf("jobcheck_last_success_timestamp_seconds = %v, want within this run [%v, %v]", success, start, now)
+	if e := value(t, g, MetricLastAttemptEnd, nil); e < start || e > end+1 {
+		t.Errorf("%s = %v, want within the run [%v, %v]", MetricLastAttemptEnd, e, start, end)
 	}
-	if d := value(t, g, "jobcheck_last_duration_seconds", nil); d < 2 {
-		t.Errorf("jobcheck_last_duration_seconds = %v, want at least the 2s the command sleeps", d)
+	// The CronJob is suspended and its run was started by hand: it has no
+	// lastScheduleTime, so the next run is the first 03:00 UTC after its
+	// creation, and the deadline that plus the default grace.
+	cj, err := env.Client.BatchV1().CronJobs(ns).Get(ctxFor(t), cj.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if v := value(t, g, "jobcheck_running", nil); v != 0 {
-		t.Errorf("jobcheck_running = %v after the run, want 0", v)
+	from := cj.CreationTimestamp.Time
+	if cj.Status.LastScheduleTime != nil {
+		from = cj.Status.LastScheduleTime.Time
 	}
-	// Next run: the next 03:00 UTC after the run, plus the default grace (5m).
-	deadline := value(t, g, "jobcheck_next_run_deadline_timestamp_seconds", nil)
-	next := nextDaily(time.Unix(int64(start), 0).UTC(), 3)
-	if want := float64(next.Add(5 * time.Minute).Unix()); math.Abs(deadline-want) > 1 {
-		t.Errorf("jobcheck_next_run_deadline_timestamp_seconds = %v (%s), want %v (%s: next 03:00 UTC + 5m grace)",
-			deadline, time.Unix(int64(deadline), 0).UTC(), want, next.Add(5*time.Minute))
+	next := nextDaily(from.UTC(), 3)
+	if got, w := value(t, g, MetricNextRunDeadline, nil), float64(next.Add(DefaultGrace).Unix()); got != w {
+		t.Errorf("%s = %v (%s), want %v (%s: next 03:00 UTC + %v grace)", MetricNextRunDeadline,
+			got, time.Unix(int64(got), 0).UTC(), w, next.Add(DefaultGrace), DefaultGrace)
 	}
+	want(t, g, MetricSuspended, nil, 1)
 }
 
-// A pod that wraps two containers reports each under its own group, with
-// container in the grouping key; a one-container job never has it (TestFullRun).
+// A pod that wraps two containers reports each attempt in its own group, with
+// container in the grouping key; the run is one, in the run group, which holds
+// no attempt metrics.
 func TestTwoContainersReportSeparately(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t, "two-containers", true, nil)
@@ -71,20 +86,18 @@ func TestTwoContainersReportSeparately(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "pair", Namespace: ns, Annotations: map[string]string{annEnabled: "true"}},
 		Spec:       batchv1.JobSpec{BackoffLimit: ptr(int32(0)), Template: tmpl},
 	})
-	waitJob(t, job, batchv1.JobFailed)
+	failed := waitJob(t, job, batchv1.JobFailed)
 	for _, c := range []struct {
 		name, reason string
 		code         float64
-	}{{"load", "succeeded", 0}, {"index", "failed", 4}} {
-		key := map[string]string{"job": "pair", "namespace": ns, "container": c.name}
-		g := groupBy(t, key, "the "+c.name+" container's run", hasReason(c.reason))
-		if v := value(t, g, "jobcheck_last_exit_code", nil); v != c.code {
-			t.Errorf("container %s: jobcheck_last_exit_code = %v, want %v", c.name, v, c.code)
-		}
+	}{{"load", ReasonSucceeded, 0}, {"index", ReasonFailed, 4}} {
+		g := groupBy(t, attemptKey("pair", ns, LabelContainer, c.name), "the "+c.name+" container's attempt", attemptReason(c.reason))
+		want(t, g, MetricLastAttemptExitCode, nil, c.code)
 	}
-	if g, err := env.Pushgateway.Group(ctxFor(t), map[string]string{"job": "pair", "namespace": ns}); err != nil || g != nil {
-		t.Errorf("a group without container for a two-container pod: %+v (%v)", g, err)
-	}
+	g := group(t, "pair", ns, "the failed run", runInfo(ResultFailed, conditionReason(t, failed, batchv1.JobFailed)))
+	want(t, g, MetricConsecutiveFailures, nil, 1)
+	absent(t, g, MetricLastAttemptInfo)
+	absent(t, g, MetricLastAttemptExitCode)
 }
 
 // nextDaily is the first hour:00 UTC strictly after t.
@@ -96,9 +109,10 @@ func nextDaily(t time.Time, hour int) time.Time {
 	return n
 }
 
-// Scenario 3 (and 10). A failing run after a successful one: its exit code is
-// reported, the Job fails as backoffLimit says, the earlier success stays, and a real
-// Prometheus evaluating the shipped rules fires the failed-job alert.
+// A failing run after a successful one: the Job fails as
+// backoffLimit says (two pods), which is one failed run, not two; the earlier
+// success stays; the attempt's exit code is reported; and a real Prometheus
+// evaluating the shipped rules fires the failed-job alert with the Job's reason.
 func TestFailingRunKeepsLastSuccess(t *testing.T) {
 	t.Parallel()
 	ns := namespace(t, "s3-fail", true, nil)
@@ -108,35 +122,41 @@ func TestFailingRunKeepsLastSuccess(t *testing.T) {
 	ok := runCronJob(t, cj, "flaky-ok", func(j *batchv1.Job) {
 		j.Spec.Template.Spec.Containers[0].Command = []string{"sh", "-c", "echo fine"}
 	})
-	waitJob(t, ok, batchv1.JobComplete)
-	g := group(t, "flaky", ns, "the successful run", hasReason("succeeded"))
-	success := value(t, g, "jobcheck_last_success_timestamp_seconds", nil)
+	okDone := waitJob(t, ok, batchv1.JobComplete)
+	g := group(t, "flaky", ns, "the successful run", runInfo(ResultSucceeded, conditionReason(t, okDone, batchv1.JobComplete)))
+	success := value(t, g, MetricLastSuccess, nil)
 
 	bad := runCronJob(t, cj, "flaky-bad", nil)
 	failed := waitJob(t, bad, batchv1.JobFailed)
 	if failed.Status.Failed != 2 {
 		t.Errorf("job failed %d pods, want 2 (backoffLimit 1)", failed.Status.Failed)
 	}
-	for _, c := range failed.Status.Conditions {
-		if c.Type == batchv1.JobFailed && c.Reason != "BackoffLimitExceeded" {
-			t.Errorf("job failed with reason %q, want BackoffLimitExceeded", c.Reason)
-		}
+	reason := conditionReason(t, failed, batchv1.JobFailed)
+	if reason != "BackoffLimitExceeded" {
+		t.Errorf("job failed with reason %q, want BackoffLimitExceeded", reason)
 	}
-	g = group(t, "flaky", ns, "both failed runs", func(g *cluster.Group) bool {
-		n, ok := g.Value("jobcheck_consecutive_failures", nil)
-		return hasReason("failed")(g) && ok && n >= 2
-	})
-	if v := value(t, g, "jobcheck_last_exit_code", nil); v != 3 {
-		t.Errorf("jobcheck_last_exit_code = %v, want 3", v)
-	}
-	if v := value(t, g, "jobcheck_last_success_timestamp_seconds", nil); v != success {
-		t.Errorf("jobcheck_last_success_timestamp_seconds = %v after the failures, want the earlier success %v", v, success)
-	}
-	if v := value(t, g, "jobcheck_last_failure_timestamp_seconds", nil); v < success {
-		t.Errorf("jobcheck_last_failure_timestamp_seconds = %v, want after the success %v", v, success)
+	g = group(t, "flaky", ns, "the failed run and its last attempt",
+		all(runInfo(ResultFailed, reason), attemptReason(ReasonFailed), is(MetricRunning, nil, 0)))
+	want(t, g, MetricConsecutiveFailures, nil, 1) // one run, two pods
+	want(t, g, MetricLastAttemptExitCode, nil, 3)
+	want(t, g, MetricLastSuccess, nil, success)
+	want(t, g, MetricLastFailureInfo, map[string]string{LabelReason: reason, LabelFailedIndexes: ""}, 1)
+	if v := value(t, g, MetricLastFailure, nil); v != unix(conditionTime(failed, batchv1.JobFailed)) || v < success {
+		t.Errorf("%s = %v, want the Job's Failed condition time %v, after the success %v",
+			MetricLastFailure, v, unix(conditionTime(failed, batchv1.JobFailed)), success)
 	}
 
 	t.Run("Prometheus fires the failed-job alert", func(t *testing.T) {
-		alertFires(t, "flaky", ns)
+		alertFires(t, "JobcheckJobFailed", map[string]string{LabelJob: "flaky", LabelNamespace: ns, LabelReason: reason})
 	})
+}
+
+// conditionTime is when the Job's condition typ (status True) was set.
+func conditionTime(j *batchv1.Job, typ batchv1.JobConditionType) *metav1.Time {
+	for _, c := range j.Status.Conditions {
+		if c.Type == typ && c.Status == "True" {
+			return &c.LastTransitionTime
+		}
+	}
+	return nil
 }
