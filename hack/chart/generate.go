@@ -31,6 +31,8 @@ var files = []generated{
 		"The same objects as\n# `helm install jobcheck charts/jobcheck --namespace jobcheck-system --create-namespace --set certManager.enabled=true`:\n# cert-manager issues the serving certificate (it must be installed first).")},
 	{path: "manifests/prometheus/servicemonitor.yaml", make: onlyTemplate(map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
 		"servicemonitor.yaml", "The chart's ServiceMonitor\n# (serviceMonitor.enabled=true), for the webhook installed from install.yaml.")},
+	{path: "manifests/prometheus/prometheusrule.yaml", make: onlyTemplate(map[string]any{"prometheusRule": map[string]any{"enabled": true, "namespace": "monitoring"}},
+		"prometheusrule.yaml", "The chart's PrometheusRule\n# (prometheusRule.enabled=true, prometheusRule.namespace=monitoring): the rules of\n# manifests/prometheus/rules.yaml for prometheus-operator. Add the labels your Prometheus's\n# ruleSelector wants (kube-prometheus-stack: release: <its release name>).")},
 	{path: "manifests/examples/networkpolicy.yaml", make: onlyTemplate(map[string]any{"networkPolicy": map[string]any{"jobNamespaces": []any{"example"}}},
 		"networkpolicy.yaml", "The chart's NetworkPolicy\n# (networkPolicy.jobNamespaces={example}): in a namespace whose NetworkPolicies deny egress by\n# default, it lets the pods jobcheck injected reach the Pushgateway and the cluster DNS.")},
 }
