@@ -1,10 +1,11 @@
 package agent
 
 import (
-	"github.com/jobcheck/jobcheck/contract"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 func writeFile(t *testing.T, path, content string) {

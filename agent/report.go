@@ -111,8 +111,16 @@ func (r *report) pushExit(ctx context.Context, res result) {
 		var prev float64
 		known := false
 		if runResult(res.reason) == contract.ResultFailed {
+			// At most half of what is left: the exit push itself, which
+			// carries the failure, must never be starved by a slow /metrics.
+			rctx, cancel := ctx, context.CancelFunc(func() {})
+			if d, ok := ctx.Deadline(); ok {
+				rctx, cancel = context.WithTimeout(ctx, time.Until(d)/2)
+			}
 			var err error
-			if prev, err = r.push.previousFailures(ctx); err == nil {
+			prev, err = r.push.previousFailures(rctx)
+			cancel()
+			if err == nil {
 				known = true
 			} else {
 				r.push.failed(fmt.Errorf("consecutive failures not read back, not pushed: %w", err))

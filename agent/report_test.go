@@ -338,3 +338,39 @@ func TestKuberhealthyDeadlinePassedCostsOneLine(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want 5 and one line about the deadline", r.code, r.stderr)
 	}
 }
+
+// A Pushgateway whose /metrics is too slow to read back (a big one, a busy
+// one) costs a failed run its consecutive-failure count, never its report:
+// the exit push, which carries the failure, still goes out.
+func TestSlowReadBackNeverCostsTheFailure(t *testing.T) {
+	target, err := url.Parse(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			<-r.Context().Done() // never answers the read-back
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	job := jobName(t)
+	env := pgEnv(t, job)
+	env[0] = contract.EnvPushgateway + "=" + slow.URL
+	r := jobcheck(t, env, "run", "--push-budget", "2s", "--", "sh", "-c", "exit 3")
+	if r.code != 3 {
+		t.Fatalf("exit code %d, want 3", r.code)
+	}
+	g := group(t, grouping(job))
+	if reason, _ := attempt(t, g); reason != contract.ReasonFailed {
+		t.Errorf("attempt reason %q, want failed: the exit push did not arrive (stderr %q)", reason, r.stderr)
+	}
+	if v := value(t, g, contract.MetricLastFailure); v <= 0 {
+		t.Errorf("%s = %v, want the failure's time", contract.MetricLastFailure, v)
+	}
+	if _, ok := g.Metrics[contract.MetricConsecutiveFailures]; ok {
+		t.Errorf("a count was pushed without being read back: %v", g.Metrics[contract.MetricConsecutiveFailures])
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,38 @@ func TestSelectEntrypoint(t *testing.T) {
 		}
 		if ok != c.ok || got != c.want {
 			t.Errorf("SelectEntrypoint(%s/%s) = %q, %v; want %q, %v", c.arch, c.variant, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// Every jobcheck metric the alert rules query is one of contract's: a rule
+// on a misspelt or renamed metric would never fire.
+func TestRulesQueryContractMetrics(t *testing.T) {
+	known := map[string]bool{}
+	for _, m := range []string{MetricRunning, MetricLastStart, MetricLastCompletion, MetricLastDuration, MetricLastRunInfo,
+		MetricLastSuccess, MetricLastSuccessStart, MetricLastFailure, MetricLastFailureInfo, MetricConsecutiveFailures,
+		MetricNextRunDeadline, MetricSuspended, MetricLastAttemptInfo, MetricLastAttemptExitCode, MetricLastAttemptEnd,
+		MetricLastAttemptDuration, MetricLastHung, MetricMaxAge, MetricWebhookAdmissions, MetricWebhookUnmonitoredPods,
+		MetricWebhookCertificateExpiry, MetricRunwatchLeader, MetricRunwatchPushes, MetricRunwatchReadBacks} {
+		known[m] = true
+	}
+	b, err := os.ReadFile("../manifests/prometheus/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expr []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if l := strings.TrimSpace(line); !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "summary:") && !strings.HasPrefix(l, "description:") {
+			expr = append(expr, l)
+		}
+	}
+	found := regexp.MustCompile(`\bjobcheck_[a-z0-9_]+\b`).FindAllString(strings.Join(expr, "\n"), -1)
+	if len(found) == 0 {
+		t.Fatal("rules.yaml queries no jobcheck metric")
+	}
+	for _, m := range found {
+		if !known[m] {
+			t.Errorf("rules.yaml queries %s, which package contract does not name", m)
 		}
 	}
 }

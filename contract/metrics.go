@@ -136,6 +136,10 @@ func Help(metric string) string {
 // Metrics the webhook serves on its /metrics (not pushed), named here because
 // the alert rules and the dashboard query them too.
 const (
-	MetricWebhookAdmissions      = "jobcheck_webhook_admissions_total"       // labels result, reason
-	MetricWebhookUnmonitoredPods = "jobcheck_webhook_unmonitored_pods_total" // labels namespace, job, reason
+	MetricWebhookAdmissions        = "jobcheck_webhook_admissions_total"                     // labels result, reason
+	MetricWebhookUnmonitoredPods   = "jobcheck_webhook_unmonitored_pods_total"               // labels namespace, job, reason
+	MetricWebhookCertificateExpiry = "jobcheck_webhook_certificate_expiry_timestamp_seconds" // the served certificate's notAfter
+	MetricRunwatchLeader           = "jobcheck_runwatch_leader"                              // 1 on the replica reporting runs
+	MetricRunwatchPushes           = "jobcheck_runwatch_pushes_total"                        // label result: success, error
+	MetricRunwatchReadBacks        = "jobcheck_runwatch_readbacks_total"                     // label result: success, error
 )

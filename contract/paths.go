@@ -37,3 +37,19 @@ func MarkerPath(sentinel string) string { return sentinel + ".terminating" }
 // (value "true"), next to the jobcheck.io/injected annotation that holds its
 // version: the run watcher watches exactly the pods that carry it.
 const LabelInjected = "jobcheck.io/injected"
+
+// The annotations users set (README "Annotations"). Each may sit on the pod
+// template, the Job or the CronJob; the nearest one wins.
+const (
+	AnnotationPrefix      = "jobcheck.io/" // every setting's: the informers keep only these
+	AnnotationEnabled     = AnnotationPrefix + "enabled"
+	AnnotationInjected    = AnnotationPrefix + "injected" // the marker the webhook sets: its version
+	AnnotationPushgateway = AnnotationPrefix + "pushgateway"
+	AnnotationJobName     = AnnotationPrefix + "job-name"
+	AnnotationContainers  = AnnotationPrefix + "containers"
+	AnnotationMaxAge      = AnnotationPrefix + "max-age"
+	AnnotationHeartbeat   = AnnotationPrefix + "heartbeat"
+	AnnotationLiveness    = AnnotationPrefix + "liveness"
+	AnnotationGrace       = AnnotationPrefix + "grace"
+	AnnotationCommand     = AnnotationPrefix + "command"
+)

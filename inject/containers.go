@@ -57,7 +57,7 @@ func planContainer(c *corev1.Container, s settings, images Images) (target, Skip
 		return target{}, Skip{Container: c.Name, Reason: reason, Message: fmt.Sprintf("jobcheck: container %s not wrapped: ", quote(c.Name)) + fmt.Sprintf(format, a...)}
 	}
 	if mountsAgentPath(c) {
-		return skip(ReasonMountConflict, "it already mounts something at %s; mount it elsewhere or leave it out with %s", contract.MountPath, AnnotationContainers)
+		return skip(ReasonMountConflict, "it already mounts something at %s; mount it elsewhere or leave it out with %s", contract.MountPath, contract.AnnotationContainers)
 	}
 	if len(c.Command) > 0 {
 		return target{command: concat(wrapper, c.Command)}, Skip{}
@@ -69,9 +69,9 @@ func planContainer(c *corev1.Container, s settings, images Images) (target, Skip
 	hasArgs := len(c.Args) > 0
 	switch {
 	case !ok:
-		return skip(ReasonNoCommand, "it has no command and its image's ENTRYPOINT was not looked up; set %s to its argv as a JSON array", AnnotationCommand)
+		return skip(ReasonNoCommand, "it has no command and its image's ENTRYPOINT was not looked up; set %s to its argv as a JSON array", contract.AnnotationCommand)
 	case img.Err != "":
-		_, k := skip(ReasonImageLookup, "it has no command and its image's ENTRYPOINT could not be read (); set %s to its argv as a JSON array", AnnotationCommand)
+		_, k := skip(ReasonImageLookup, "it has no command and its image's ENTRYPOINT could not be read (); set %s to its argv as a JSON array", contract.AnnotationCommand)
 		at := strings.Index(k.Message, "()") + 1
 		k.Message = k.Message[:at] + oneLine(img.Err, maxWarning-utf8.RuneCountInString(k.Message)) + k.Message[at:]
 		return target{}, k

@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"github.com/jobcheck/jobcheck/contract"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,7 +23,7 @@ func cronOwner() Owner {
 		JobName:            "nightly-export-29345678",
 		JobAnnotations:     map[string]string{"batch.kubernetes.io/cronjob-scheduled-timestamp": "2026-11-21T03:00:00Z"},
 		CronJobName:        "nightly-export",
-		CronJobAnnotations: map[string]string{AnnotationEnabled: "true"},
+		CronJobAnnotations: map[string]string{contract.AnnotationEnabled: "true"},
 		Schedule:           "0 3 * * *",
 		TimeZone:           "Europe/Berlin",
 	}
@@ -32,7 +33,7 @@ func cronOwner() Owner {
 func jobOwner() Owner {
 	return Owner{
 		JobName:        "db-migrate",
-		JobAnnotations: map[string]string{AnnotationEnabled: "true"},
+		JobAnnotations: map[string]string{contract.AnnotationEnabled: "true"},
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 // FuzzPod: whatever the annotations and the images say, Pod does not panic,
@@ -31,9 +33,9 @@ func FuzzPod(f *testing.F) {
 		}
 		pod.Annotations = map[string]string{}
 		for k, v := range map[string]string{
-			AnnotationEnabled: enabled, AnnotationMaxAge: maxAge, AnnotationHeartbeat: heartbeat,
-			AnnotationLiveness: liveness, AnnotationGrace: grace, AnnotationCommand: command,
-			AnnotationContainers: containers, AnnotationPushgateway: pushgateway, AnnotationJobName: jobName,
+			contract.AnnotationEnabled: enabled, contract.AnnotationMaxAge: maxAge, contract.AnnotationHeartbeat: heartbeat,
+			contract.AnnotationLiveness: liveness, contract.AnnotationGrace: grace, contract.AnnotationCommand: command,
+			contract.AnnotationContainers: containers, contract.AnnotationPushgateway: pushgateway, contract.AnnotationJobName: jobName,
 		} {
 			if v != "" {
 				pod.Annotations[k] = v

@@ -134,9 +134,9 @@ func Pod(pod *corev1.Pod, owner Owner, images Images, cfg Config) Result {
 	if out.Annotations == nil {
 		out.Annotations = map[string]string{}
 	}
-	out.Annotations[AnnotationInjected] = cfg.Version
+	out.Annotations[contract.AnnotationInjected] = cfg.Version
 	if s.pushgateway == "" {
-		warnings = append(warnings, fmt.Sprintf("jobcheck: no Pushgateway configured (set %s): runs are monitored by the liveness probe only, no metrics are pushed", AnnotationPushgateway))
+		warnings = append(warnings, fmt.Sprintf("jobcheck: no Pushgateway configured (set %s): runs are monitored by the liveness probe only, no metrics are pushed", contract.AnnotationPushgateway))
 	}
 	reason := ReasonInjected
 	if len(skipped) > 0 {
@@ -177,7 +177,7 @@ func prepare(pod *corev1.Pod, owner Owner, cfg Config) (s settings, _ Config, re
 	if pod == nil {
 		return s, cfg, skip(ReasonBadConfig, "jobcheck not injected: no pod"), false
 	}
-	if _, ok := pod.Annotations[AnnotationInjected]; ok {
+	if _, ok := pod.Annotations[contract.AnnotationInjected]; ok {
 		return s, cfg, skip(ReasonAlreadyInjected), false
 	}
 	srcs := sources(pod, owner)
@@ -197,7 +197,7 @@ func prepare(pod *corev1.Pod, owner Owner, cfg Config) (s settings, _ Config, re
 		return s, cfg, skip(ReasonBadAnnotation, warning), false
 	}
 	if s.job == "" {
-		return s, cfg, skip(ReasonBadAnnotation, fmt.Sprintf("jobcheck not injected: no job name known; set %s", AnnotationJobName)), false
+		return s, cfg, skip(ReasonBadAnnotation, fmt.Sprintf("jobcheck not injected: no job name known; set %s", contract.AnnotationJobName)), false
 	}
 	if warning := conflict(pod); warning != "" {
 		return s, cfg, skip(ReasonConflict, warning), false

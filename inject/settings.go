@@ -17,21 +17,6 @@ import (
 	"github.com/jobcheck/jobcheck/contract"
 )
 
-// The jobcheck.io annotations (docs/inject.md). Each may sit on the pod
-// (template), the Job or the CronJob; the nearest one wins.
-const (
-	AnnotationEnabled     = "jobcheck.io/enabled"
-	AnnotationInjected    = "jobcheck.io/injected" // the marker Pod sets
-	AnnotationPushgateway = "jobcheck.io/pushgateway"
-	AnnotationJobName     = "jobcheck.io/job-name"
-	AnnotationContainers  = "jobcheck.io/containers"
-	AnnotationMaxAge      = "jobcheck.io/max-age"
-	AnnotationHeartbeat   = "jobcheck.io/heartbeat"
-	AnnotationLiveness    = "jobcheck.io/liveness"
-	AnnotationGrace       = "jobcheck.io/grace"
-	AnnotationCommand     = "jobcheck.io/command"
-)
-
 // settings are the values in force for one pod once annotations and defaults
 // are resolved.
 type settings struct {
@@ -149,14 +134,14 @@ func oneLine(s string, n int) string {
 // enabled reports whether the nearest jobcheck.io/enabled is "true". A value
 // other than "true" or "false" is reported as a warning.
 func enabled(srcs []source) (on bool, warning string) {
-	v, where, ok := lookup(srcs, AnnotationEnabled)
+	v, where, ok := lookup(srcs, contract.AnnotationEnabled)
 	switch {
 	case !ok || v == "false":
 		return false, ""
 	case v == "true":
 		return true, ""
 	default:
-		return false, badValue(AnnotationEnabled, where, v, `want "true" or "false"`)
+		return false, badValue(contract.AnnotationEnabled, where, v, `want "true" or "false"`)
 	}
 }
 
@@ -192,16 +177,16 @@ var parsers = []struct {
 	key   string
 	parse func(s *settings, v string, pod *corev1.Pod) string
 }{
-	{AnnotationPushgateway, parsePushgateway},
-	{AnnotationJobName, func(s *settings, v string, _ *corev1.Pod) string {
+	{contract.AnnotationPushgateway, parsePushgateway},
+	{contract.AnnotationJobName, func(s *settings, v string, _ *corev1.Pod) string {
 		if strings.TrimSpace(v) == "" {
 			return "want a non-empty job name"
 		}
 		s.job = v
 		return ""
 	}},
-	{AnnotationContainers, parseContainers},
-	{AnnotationMaxAge, func(s *settings, v string, _ *corev1.Pod) string {
+	{contract.AnnotationContainers, parseContainers},
+	{contract.AnnotationMaxAge, func(s *settings, v string, _ *corev1.Pod) string {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return "want a positive Go duration such as 30m or 1h30m"
@@ -212,21 +197,21 @@ var parsers = []struct {
 		s.maxAge = d
 		return ""
 	}},
-	{AnnotationHeartbeat, func(s *settings, v string, _ *corev1.Pod) string {
+	{contract.AnnotationHeartbeat, func(s *settings, v string, _ *corev1.Pod) string {
 		if v != contract.HeartbeatProgress && v != contract.HeartbeatFile {
 			return fmt.Sprintf("want %q or %q", contract.HeartbeatProgress, contract.HeartbeatFile)
 		}
 		s.heartbeat = v
 		return ""
 	}},
-	{AnnotationLiveness, func(s *settings, v string, _ *corev1.Pod) string {
+	{contract.AnnotationLiveness, func(s *settings, v string, _ *corev1.Pod) string {
 		if v != "true" && v != "false" {
 			return `want "true" or "false"`
 		}
 		s.liveness = v == "true"
 		return ""
 	}},
-	{AnnotationGrace, func(s *settings, v string, _ *corev1.Pod) string {
+	{contract.AnnotationGrace, func(s *settings, v string, _ *corev1.Pod) string {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
 			return "want a Go duration of zero or more such as 5m"
@@ -234,7 +219,7 @@ var parsers = []struct {
 		s.grace = d
 		return ""
 	}},
-	{AnnotationCommand, parseCommand},
+	{contract.AnnotationCommand, parseCommand},
 }
 
 // checkMaxAge returns why a max age is too short, or "".

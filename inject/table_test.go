@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 // TestPodCases runs Pod over real-shaped Job and CronJob pods. Every case also
@@ -75,14 +77,14 @@ func TestPodCases(t *testing.T) {
 		{
 			name: "jobcheck.io/containers picks containers, the others stay untouched",
 			pod: withAnnotations(jobPod("nightly-export-29345678", container("export", "/export"), container("proxy", "/proxy"), container("upload", "/upload")),
-				AnnotationContainers, " export , upload"),
+				contract.AnnotationContainers, " export , upload"),
 			owner:        cronOwner(),
 			wantInjected: true,
 			check: func(t *testing.T, in, out *corev1.Pod) {
 				assertWrapped(t, out.Spec.Containers[0])
 				assertWrapped(t, out.Spec.Containers[2])
 				if diff := cmp.Diff(in.Spec.Containers[1], out.Spec.Containers[1]); diff != "" {
-					t.Errorf("container proxy not named in %s was changed (-in +out):\n%s", AnnotationContainers, diff)
+					t.Errorf("container proxy not named in %s was changed (-in +out):\n%s", contract.AnnotationContainers, diff)
 				}
 				if envOf(out.Spec.Containers[0])["JOBCHECK_CONTAINER"] != "export" {
 					t.Errorf("two containers wrapped but JOBCHECK_CONTAINER not set")
@@ -91,7 +93,7 @@ func TestPodCases(t *testing.T) {
 		},
 		{
 			name:         "one container wrapped: no container label even though the pod has two",
-			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate"), container("proxy", "/proxy")), AnnotationContainers, "migrate"),
+			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate"), container("proxy", "/proxy")), contract.AnnotationContainers, "migrate"),
 			owner:        jobOwner(),
 			wantInjected: true,
 			check: func(t *testing.T, in, out *corev1.Pod) {
@@ -128,7 +130,7 @@ func TestPodCases(t *testing.T) {
 		},
 		{
 			name:         "jobcheck.io/command gives the argv of a container without command; args untouched",
-			pod:          withAnnotations(jobPod("db-migrate", container("image-entrypoint")), AnnotationCommand, `["/usr/local/bin/entry","--mode","batch"]`),
+			pod:          withAnnotations(jobPod("db-migrate", container("image-entrypoint")), contract.AnnotationCommand, `["/usr/local/bin/entry","--mode","batch"]`),
 			owner:        jobOwner(),
 			wantInjected: true,
 			check: func(t *testing.T, in, out *corev1.Pod) {
@@ -143,7 +145,7 @@ func TestPodCases(t *testing.T) {
 		},
 		{
 			name:         "jobcheck.io/command does not replace an existing command",
-			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationCommand, `["/other"]`),
+			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), contract.AnnotationCommand, `["/other"]`),
 			owner:        jobOwner(),
 			wantInjected: true,
 			check: func(t *testing.T, in, out *corev1.Pod) {
@@ -212,7 +214,7 @@ func TestPodCases(t *testing.T) {
 		},
 		{
 			name:       "already injected: unchanged",
-			pod:        withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationInjected, "v0.9.0"),
+			pod:        withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), contract.AnnotationInjected, "v0.9.0"),
 			owner:      jobOwner(),
 			wantReason: ReasonAlreadyInjected,
 		},
@@ -224,24 +226,24 @@ func TestPodCases(t *testing.T) {
 		},
 		{
 			name:       "enabled false on the pod template beats true on the CronJob",
-			pod:        withAnnotations(jobPod("nightly-export-29345678", container("export", "/export")), AnnotationEnabled, "false"),
+			pod:        withAnnotations(jobPod("nightly-export-29345678", container("export", "/export")), contract.AnnotationEnabled, "false"),
 			owner:      cronOwner(),
 			wantReason: ReasonNotEnabled,
 		},
 		{
 			name:         "enabled on the pod template alone",
-			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationEnabled, "true"),
+			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), contract.AnnotationEnabled, "true"),
 			owner:        Owner{JobName: "db-migrate"},
 			wantInjected: true,
 		},
 		{
 			name:         "liveness false: no probe, preStop still added",
-			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationLiveness, "false"),
+			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), contract.AnnotationLiveness, "false"),
 			owner:        jobOwner(),
 			wantInjected: true,
 			check: func(t *testing.T, in, out *corev1.Pod) {
 				if p := out.Spec.Containers[0].LivenessProbe; p != nil {
-					t.Errorf("liveness probe %+v added though %s is false", p, AnnotationLiveness)
+					t.Errorf("liveness probe %+v added though %s is false", p, contract.AnnotationLiveness)
 				}
 				if out.Spec.Containers[0].Lifecycle == nil || out.Spec.Containers[0].Lifecycle.PreStop == nil {
 					t.Errorf("preStop missing")
@@ -251,12 +253,12 @@ func TestPodCases(t *testing.T) {
 		{
 			name:         "liveness false as a flag, true on the Job",
 			pod:          jobPod("db-migrate", container("migrate", "/migrate")),
-			owner:        Owner{JobName: "db-migrate", JobAnnotations: map[string]string{AnnotationEnabled: "true", AnnotationLiveness: "true"}},
+			owner:        Owner{JobName: "db-migrate", JobAnnotations: map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationLiveness: "true"}},
 			cfg:          func(c *Config) { c.Liveness = false },
 			wantInjected: true,
 			check: func(t *testing.T, in, out *corev1.Pod) {
 				if out.Spec.Containers[0].LivenessProbe == nil {
-					t.Errorf("no liveness probe though the Job says %s: true", AnnotationLiveness)
+					t.Errorf("no liveness probe though the Job says %s: true", contract.AnnotationLiveness)
 				}
 			},
 		},
@@ -288,7 +290,7 @@ func TestPodCases(t *testing.T) {
 		},
 		{
 			name:         "short max age: probe period a quarter of it, at least 10s",
-			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationMaxAge, "2m"),
+			pod:          withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), contract.AnnotationMaxAge, "2m"),
 			owner:        jobOwner(),
 			wantInjected: true,
 			check: func(t *testing.T, in, out *corev1.Pod) {
@@ -344,7 +346,7 @@ func TestPodCases(t *testing.T) {
 		{
 			name: "bare pod with the annotation: job label is the pod's name",
 			pod: func() *corev1.Pod {
-				p := withAnnotations(jobPod("x", container("main", "/main")), AnnotationEnabled, "true")
+				p := withAnnotations(jobPod("x", container("main", "/main")), contract.AnnotationEnabled, "true")
 				p.Name, p.GenerateName, p.OwnerReferences = "one-off-report", "", nil
 				return p
 			}(),
@@ -429,8 +431,8 @@ func TestPodCases(t *testing.T) {
 		},
 		{
 			name:         "a bad value far away is overridden by a good one nearer",
-			pod:          withAnnotations(jobPod("nightly-export-29345678", container("export", "/export")), AnnotationMaxAge, "1h"),
-			owner:        withCron(cronOwner(), AnnotationMaxAge, "soon"),
+			pod:          withAnnotations(jobPod("nightly-export-29345678", container("export", "/export")), contract.AnnotationMaxAge, "1h"),
+			owner:        withCron(cronOwner(), contract.AnnotationMaxAge, "soon"),
 			wantInjected: true,
 		},
 	}
@@ -487,30 +489,30 @@ func TestPodBadAnnotations(t *testing.T) {
 	tests := []struct {
 		key, value, why string
 	}{
-		{AnnotationEnabled, "yes", `want "true" or "false"`},
-		{AnnotationPushgateway, "pushgateway:9091", url},
-		{AnnotationPushgateway, "ftp://pushgateway:9091", url},
-		{AnnotationJobName, " ", "want a non-empty job name"},
-		{AnnotationContainers, "export,nope", `the pod has no container "nope"`},
-		{AnnotationContainers, " , ", "want a comma-separated list of container names"},
-		{AnnotationMaxAge, "soon", duration},
-		{AnnotationMaxAge, "30", duration},
-		{AnnotationMaxAge, "0s", duration},
-		{AnnotationMaxAge, "-5m", duration},
-		{AnnotationHeartbeat, "cpu", `want "progress" or "file"`},
-		{AnnotationLiveness, "no", `want "true" or "false"`},
-		{AnnotationGrace, "later", grace},
-		{AnnotationGrace, "-1m", grace},
-		{AnnotationCommand, "/bin/export --all", argv},
-		{AnnotationCommand, "[]", argv},
-		{AnnotationCommand, `["", "x"]`, argv},
-		{AnnotationCommand, `[1, 2]`, argv},
-		{AnnotationCommand, `{"argv": ["/x"]}`, `the pod has no container "argv"`},
-		{AnnotationCommand, `{}`, argv},
-		{AnnotationCommand, `{"upload": []}`, `container "upload": ` + argv},
-		{AnnotationCommand, `{"upload": "/x"}`, argv},
-		{AnnotationMaxAge, "4s", "want at least 5s: a shorter max age could let a busy node's delays make a live job look hung"},
-		{AnnotationMaxAge, "1ms", "want at least 5s"},
+		{contract.AnnotationEnabled, "yes", `want "true" or "false"`},
+		{contract.AnnotationPushgateway, "pushgateway:9091", url},
+		{contract.AnnotationPushgateway, "ftp://pushgateway:9091", url},
+		{contract.AnnotationJobName, " ", "want a non-empty job name"},
+		{contract.AnnotationContainers, "export,nope", `the pod has no container "nope"`},
+		{contract.AnnotationContainers, " , ", "want a comma-separated list of container names"},
+		{contract.AnnotationMaxAge, "soon", duration},
+		{contract.AnnotationMaxAge, "30", duration},
+		{contract.AnnotationMaxAge, "0s", duration},
+		{contract.AnnotationMaxAge, "-5m", duration},
+		{contract.AnnotationHeartbeat, "cpu", `want "progress" or "file"`},
+		{contract.AnnotationLiveness, "no", `want "true" or "false"`},
+		{contract.AnnotationGrace, "later", grace},
+		{contract.AnnotationGrace, "-1m", grace},
+		{contract.AnnotationCommand, "/bin/export --all", argv},
+		{contract.AnnotationCommand, "[]", argv},
+		{contract.AnnotationCommand, `["", "x"]`, argv},
+		{contract.AnnotationCommand, `[1, 2]`, argv},
+		{contract.AnnotationCommand, `{"argv": ["/x"]}`, `the pod has no container "argv"`},
+		{contract.AnnotationCommand, `{}`, argv},
+		{contract.AnnotationCommand, `{"upload": []}`, `container "upload": ` + argv},
+		{contract.AnnotationCommand, `{"upload": "/x"}`, argv},
+		{contract.AnnotationMaxAge, "4s", "want at least 5s: a shorter max age could let a busy node's delays make a live job look hung"},
+		{contract.AnnotationMaxAge, "1ms", "want at least 5s"},
 	}
 	for _, where := range []string{"pod", "Job", "CronJob"} {
 		for _, tt := range tests {
@@ -552,27 +554,27 @@ func TestPodNearestWins(t *testing.T) {
 		want   string
 		config func(*Config)
 	}{
-		{AnnotationMaxAge, levels{"10m", "20m", "30m"}, "JOBCHECK_MAX_AGE", "10m0s", nil},
-		{AnnotationMaxAge, levels{"", "20m", "30m"}, "JOBCHECK_MAX_AGE", "20m0s", nil},
-		{AnnotationMaxAge, levels{"", "", "30m"}, "JOBCHECK_MAX_AGE", "30m0s", nil},
-		{AnnotationMaxAge, levels{"", "", ""}, "JOBCHECK_MAX_AGE", "45m0s", func(c *Config) { c.MaxAge = 45 * 60e9 }},
-		{AnnotationPushgateway, levels{"http://p:9091", "http://j:9091", "http://c:9091"}, "JOBCHECK_PUSHGATEWAY", "http://p:9091", nil},
-		{AnnotationPushgateway, levels{"", "http://j:9091", "http://c:9091"}, "JOBCHECK_PUSHGATEWAY", "http://j:9091", nil},
-		{AnnotationPushgateway, levels{"", "", "http://c:9091"}, "JOBCHECK_PUSHGATEWAY", "http://c:9091", nil},
-		{AnnotationPushgateway, levels{"", "", ""}, "JOBCHECK_PUSHGATEWAY", "http://pushgateway.monitoring:9091", nil},
-		{AnnotationJobName, levels{"p", "j", "c"}, "JOBCHECK_JOB", "p", nil},
-		{AnnotationJobName, levels{"", "j", "c"}, "JOBCHECK_JOB", "j", nil},
-		{AnnotationJobName, levels{"", "", "c"}, "JOBCHECK_JOB", "c", nil},
-		{AnnotationJobName, levels{"", "", ""}, "JOBCHECK_JOB", "nightly-export", nil},
-		{AnnotationHeartbeat, levels{"file", "progress", "progress"}, "JOBCHECK_HEARTBEAT", "file", nil},
-		{AnnotationHeartbeat, levels{"", "file", "progress"}, "JOBCHECK_HEARTBEAT", "file", nil},
-		{AnnotationHeartbeat, levels{"", "", "file"}, "JOBCHECK_HEARTBEAT", "file", nil},
-		{AnnotationHeartbeat, levels{"", "", ""}, "JOBCHECK_HEARTBEAT", "file", func(c *Config) { c.Heartbeat = "file" }},
-		{AnnotationGrace, levels{"1m", "2m", "3m"}, "JOBCHECK_GRACE", "1m0s", nil},
-		{AnnotationGrace, levels{"", "2m", "3m"}, "JOBCHECK_GRACE", "2m0s", nil},
-		{AnnotationGrace, levels{"", "", "3m"}, "JOBCHECK_GRACE", "3m0s", nil},
-		{AnnotationGrace, levels{"", "", "0s"}, "JOBCHECK_GRACE", "0s", nil},
-		{AnnotationGrace, levels{"", "", ""}, "JOBCHECK_GRACE", "5m0s", nil},
+		{contract.AnnotationMaxAge, levels{"10m", "20m", "30m"}, "JOBCHECK_MAX_AGE", "10m0s", nil},
+		{contract.AnnotationMaxAge, levels{"", "20m", "30m"}, "JOBCHECK_MAX_AGE", "20m0s", nil},
+		{contract.AnnotationMaxAge, levels{"", "", "30m"}, "JOBCHECK_MAX_AGE", "30m0s", nil},
+		{contract.AnnotationMaxAge, levels{"", "", ""}, "JOBCHECK_MAX_AGE", "45m0s", func(c *Config) { c.MaxAge = 45 * 60e9 }},
+		{contract.AnnotationPushgateway, levels{"http://p:9091", "http://j:9091", "http://c:9091"}, "JOBCHECK_PUSHGATEWAY", "http://p:9091", nil},
+		{contract.AnnotationPushgateway, levels{"", "http://j:9091", "http://c:9091"}, "JOBCHECK_PUSHGATEWAY", "http://j:9091", nil},
+		{contract.AnnotationPushgateway, levels{"", "", "http://c:9091"}, "JOBCHECK_PUSHGATEWAY", "http://c:9091", nil},
+		{contract.AnnotationPushgateway, levels{"", "", ""}, "JOBCHECK_PUSHGATEWAY", "http://pushgateway.monitoring:9091", nil},
+		{contract.AnnotationJobName, levels{"p", "j", "c"}, "JOBCHECK_JOB", "p", nil},
+		{contract.AnnotationJobName, levels{"", "j", "c"}, "JOBCHECK_JOB", "j", nil},
+		{contract.AnnotationJobName, levels{"", "", "c"}, "JOBCHECK_JOB", "c", nil},
+		{contract.AnnotationJobName, levels{"", "", ""}, "JOBCHECK_JOB", "nightly-export", nil},
+		{contract.AnnotationHeartbeat, levels{"file", "progress", "progress"}, "JOBCHECK_HEARTBEAT", "file", nil},
+		{contract.AnnotationHeartbeat, levels{"", "file", "progress"}, "JOBCHECK_HEARTBEAT", "file", nil},
+		{contract.AnnotationHeartbeat, levels{"", "", "file"}, "JOBCHECK_HEARTBEAT", "file", nil},
+		{contract.AnnotationHeartbeat, levels{"", "", ""}, "JOBCHECK_HEARTBEAT", "file", func(c *Config) { c.Heartbeat = "file" }},
+		{contract.AnnotationGrace, levels{"1m", "2m", "3m"}, "JOBCHECK_GRACE", "1m0s", nil},
+		{contract.AnnotationGrace, levels{"", "2m", "3m"}, "JOBCHECK_GRACE", "2m0s", nil},
+		{contract.AnnotationGrace, levels{"", "", "3m"}, "JOBCHECK_GRACE", "3m0s", nil},
+		{contract.AnnotationGrace, levels{"", "", "0s"}, "JOBCHECK_GRACE", "0s", nil},
+		{contract.AnnotationGrace, levels{"", "", ""}, "JOBCHECK_GRACE", "5m0s", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"/"+tt.set.pod+","+tt.set.job+","+tt.set.cron, func(t *testing.T) {
@@ -602,10 +604,10 @@ func TestPodNearestWins(t *testing.T) {
 	}
 	t.Run("containers and command", func(t *testing.T) {
 		pod := withAnnotations(jobPod("nightly-export-29345678", container("export"), container("upload", "/upload")),
-			AnnotationContainers, "export", AnnotationCommand, `["/pod"]`)
+			contract.AnnotationContainers, "export", contract.AnnotationCommand, `["/pod"]`)
 		owner := cronOwner()
-		owner.JobAnnotations[AnnotationContainers] = "upload"
-		owner.JobAnnotations[AnnotationCommand] = `["/job"]`
+		owner.JobAnnotations[contract.AnnotationContainers] = "upload"
+		owner.JobAnnotations[contract.AnnotationCommand] = `["/job"]`
 		res := Pod(pod, owner, nil, testConfig())
 		if !res.Injected {
 			t.Fatalf("not injected: %s %q", res.Reason, res.Warnings)
@@ -629,7 +631,7 @@ func TestQuote(t *testing.T) {
 		"invalid UTF-8": {strings.Repeat("\xff", 300), `max-age="\xff\xff`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			pod := withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), AnnotationMaxAge, tt.value)
+			pod := withAnnotations(jobPod("db-migrate", container("migrate", "/migrate")), contract.AnnotationMaxAge, tt.value)
 			res := Pod(pod, jobOwner(), nil, testConfig())
 			if len(res.Warnings) != 1 {
 				t.Fatalf("warnings = %q, want one", res.Warnings)
@@ -708,8 +710,8 @@ func assertSkipped(t *testing.T, res Result, want []Skip) {
 // assertInjected checks the pod-level parts of every injected pod.
 func assertInjected(t *testing.T, p *corev1.Pod, cfg Config) {
 	t.Helper()
-	if p.Annotations[AnnotationInjected] != cfg.Version {
-		t.Errorf("marker %s = %q, want %q", AnnotationInjected, p.Annotations[AnnotationInjected], cfg.Version)
+	if p.Annotations[contract.AnnotationInjected] != cfg.Version {
+		t.Errorf("marker %s = %q, want %q", contract.AnnotationInjected, p.Annotations[contract.AnnotationInjected], cfg.Version)
 	}
 	if p.Labels["jobcheck.io/injected"] != "true" {
 		t.Errorf("label jobcheck.io/injected = %q, want \"true\" (the run watcher selects by it)", p.Labels["jobcheck.io/injected"])

@@ -225,4 +225,14 @@ func (s *fakeStore) Pods() []*corev1.Pod {
 	return out
 }
 
+func (s *fakeStore) CronJobs() []*batchv1.CronJob {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*batchv1.CronJob
+	for _, cj := range s.cronJobs {
+		out = append(out, cj)
+	}
+	return out
+}
+
 var _ store = (*fakeStore)(nil)

@@ -50,7 +50,7 @@ func startReplica(t *testing.T, name, leaseNS string) *replica {
 	}
 	cache := workloads.New(client, 0)
 	r.w, err = New(Config{LeaseNamespace: leaseNS, LeaseName: DefaultLeaseName, Identity: name,
-		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond},
+		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond, Pushgateways: []string{"*"}},
 		client, cache, prometheus.NewRegistry(), quiet())
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jobcheck/jobcheck/contract"
 )
 
 // Values of the result label of the watcher's own push and read-back counters.
@@ -27,7 +29,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "jobcheck_runwatch_leader",
+			Name: contract.MetricRunwatchLeader,
 			Help: "1 while this replica holds the run watcher's Lease and reports runs.",
 		}),
 		workloads: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -35,11 +37,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Workloads the run watcher follows (0 on a replica that is not the leader).",
 		}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jobcheck_runwatch_pushes_total",
+			Name: contract.MetricRunwatchPushes,
 			Help: "Pushes of the run watcher to Pushgateways, by result (success, error).",
 		}, []string{"result"}),
 		readBacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "jobcheck_runwatch_readbacks_total",
+			Name: contract.MetricRunwatchReadBacks,
 			Help: "Read-backs of a Pushgateway's run metrics by a new leader, by result (success, error); nothing is pushed to a Pushgateway until one succeeds.",
 		}, []string{"result"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -33,6 +33,11 @@ type term struct {
 	byJob     map[types.UID]key
 	byCron    map[types.UID]map[key]bool
 	readers   map[string]*sync.Mutex // per Pushgateway: one read-back at a time
+	// notMonitored are the CronJobs looked for (onCronJob) and not found in
+	// their Pushgateway this term: not looked for again until a pod of theirs
+	// makes them a workload.
+	notMonitored map[types.UID]bool
+	broken       map[string]bool // Pushgateway URLs that cannot be used, logged once
 }
 
 func newTerm(w *Watcher) *term {
@@ -45,6 +50,9 @@ func newTerm(w *Watcher) *term {
 		byJob:     map[types.UID]key{},
 		byCron:    map[types.UID]map[key]bool{},
 		readers:   map[string]*sync.Mutex{},
+
+		notMonitored: map[types.UID]bool{},
+		broken:       map[string]bool{},
 	}
 }
 
@@ -113,17 +121,46 @@ func (t *term) onJob(j *batchv1.Job, gone bool) {
 	}
 }
 
-// onCronJob takes a CronJob event: its workloads' deadline or suspension may change.
-func (t *term) onCronJob(cj *batchv1.CronJob) {
+// onCronJob takes a CronJob event: its workloads' deadline or suspension
+// may change, or it was deleted. A CronJob of no known workload (its Jobs
+// and pods gone, a new term) is looked for in its Pushgateway, under the
+// names the webhook would give it: when its run group is there, it is a
+// workload and is kept up to date.
+func (t *term) onCronJob(cj *batchv1.CronJob, gone bool) {
 	t.mu.Lock()
 	var keys []key
 	for k := range t.byCron[cj.UID] {
 		keys = append(keys, k)
 	}
+	if len(keys) == 0 && !gone && !t.notMonitored[cj.UID] {
+		if k, ok := cronKey(cj, t.w.cfg.DefaultPushgateway); ok {
+			wl := t.workload(k)
+			if wl.cron == nil {
+				wl.cron = &metav1.OwnerReference{APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID}
+				wl.lookedFor = true
+				t.indexCron(k, nil, wl.cron)
+			}
+			keys = append(keys, k)
+		}
+	}
 	t.mu.Unlock()
 	for _, k := range keys {
 		t.queue.Add(k)
 	}
+}
+
+// cronKey is the workload a CronJob's pods would report under: its
+// jobcheck.io/pushgateway (else the default) and jobcheck.io/job-name (else
+// its name). Settings on its job template are not seen here.
+func cronKey(cj *batchv1.CronJob, defaultPushgateway string) (key, bool) {
+	k := key{pushgateway: defaultPushgateway, namespace: cj.Namespace, job: cj.Name}
+	if v := cj.Annotations[contract.AnnotationPushgateway]; v != "" {
+		k.pushgateway = v
+	}
+	if v := cj.Annotations[contract.AnnotationJobName]; v != "" {
+		k.job = v
+	}
+	return k, k.pushgateway != ""
 }
 
 // workload returns the workload k, new (not read back) if unknown. mu is held.
@@ -142,6 +179,9 @@ func (t *term) workload(k key) *workload {
 func (t *term) sweep() {
 	for _, p := range t.w.store.Pods() {
 		t.onPod(p, false)
+	}
+	for _, cj := range t.w.store.CronJobs() {
+		t.onCronJob(cj, false)
 	}
 }
 
@@ -172,26 +212,46 @@ func (t *term) reconcile(ctx context.Context, k key) error {
 	pg, err := t.w.client(k.pushgateway)
 	if err != nil {
 		t.mu.Lock()
-		if wl := t.workloads[k]; wl != nil && wl.broken == "" {
-			wl.broken = err.Error()
-			t.w.log.Warn("workload not reported", "namespace", k.namespace, "job", k.job, "err", err)
+		if !t.broken[k.pushgateway] {
+			t.broken[k.pushgateway] = true
+			t.w.log.Warn("workloads of this Pushgateway not reported", "namespace", k.namespace, "job", k.job, "err", err)
+		}
+		if wl := t.workloads[k]; wl != nil {
+			t.drop(wl) // a bad URL does not get better by retrying
 		}
 		t.mu.Unlock()
-		return nil // a bad URL does not get better by retrying
+		return nil
 	}
-	if err := t.readBack(ctx, pg, k.pushgateway); err != nil {
-		return err
+	t.mu.Lock()
+	wl := t.workloads[k]
+	read := wl != nil && wl.readBack
+	t.mu.Unlock()
+	if wl == nil {
+		return nil
+	}
+	if !read {
+		if err := t.readBack(ctx, pg, k.pushgateway); err != nil {
+			return err
+		}
 	}
 
 	t.mu.Lock()
-	wl := t.workloads[k]
-	if wl == nil {
+	if wl = t.workloads[k]; wl == nil {
 		t.mu.Unlock()
 		return nil
 	}
 	if !wl.readBack {
 		t.mu.Unlock()
 		return errNotReadBack
+	}
+	if wl.lookedFor && !wl.found && len(wl.jobs) == 0 && len(wl.pending) == 0 {
+		// A CronJob looked for and not in its Pushgateway: not monitored.
+		if wl.cron != nil {
+			t.notMonitored[wl.cron.UID] = true
+		}
+		t.drop(wl)
+		t.mu.Unlock()
+		return nil
 	}
 	cronBefore := wl.cron
 	dropped, err := wl.update(t.w.store, t.w.now())
@@ -303,6 +363,23 @@ func (t *term) forget(wl *workload) {
 	t.w.metrics.workloads.Dec()
 }
 
+// drop forgets workload wl now, whatever it holds. mu is held.
+func (t *term) drop(wl *workload) {
+	for uid, k := range t.byJob {
+		if k == wl.key {
+			delete(t.byJob, uid)
+		}
+	}
+	if wl.cron != nil {
+		delete(t.byCron[wl.cron.UID], wl.key)
+		if len(t.byCron[wl.cron.UID]) == 0 {
+			delete(t.byCron, wl.cron.UID)
+		}
+	}
+	delete(t.workloads, wl.key)
+	t.w.metrics.workloads.Dec()
+}
+
 // indexCron records that workload k belongs to CronJob now (no longer to
 // before). mu is held.
 func (t *term) indexCron(k key, before, now *metav1.OwnerReference) {
@@ -330,7 +407,12 @@ func (t *term) readBack(ctx context.Context, pg *pushgateway.Client, url string)
 		t.readers[url] = r
 	}
 	t.mu.Unlock()
-	r.Lock()
+	// One scan of a Pushgateway at a time; the other workers do not wait on
+	// it (a slow Pushgateway must not hold up the others'): their workloads
+	// are read by the next scan.
+	if !r.TryLock() {
+		return errNotReadBack
+	}
 	defer r.Unlock()
 
 	t.mu.Lock()
@@ -398,6 +480,7 @@ func (t *term) readBack(ctx context.Context, pg *pushgateway.Client, url string)
 		if rd := found[wl]; rd != nil {
 			wl.state, wl.pushed = rd.state, rd.state
 			wl.attemptEnds = rd.ends
+			wl.found = true
 		}
 		wl.floor = wl.state.watermark()
 		wl.readBack, wl.dirty = true, true

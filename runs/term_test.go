@@ -71,7 +71,8 @@ type scenario struct {
 func newEnv(t *testing.T, url string) *scenario {
 	t.Helper()
 	e := &scenario{t: t, name: strings.NewReplacer("/", "-", " ", "-").Replace(strings.ToLower(t.Name())), url: url, store: newStore(), now: at(1000)}
-	cfg := Config{LeaseNamespace: "x", LeaseName: "y", Identity: "z", LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
+	cfg := Config{LeaseNamespace: "x", LeaseName: "y", Identity: "z", LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+		DefaultPushgateway: url}
 	w, err := newWatcher(cfg, nil, e.store, func(context.Context) bool { return true }, prometheus.NewRegistry(), quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +103,7 @@ func (e *scenario) cron(cj *batchv1.CronJob) {
 	e.store.mu.Lock()
 	e.store.cronJobs[cj.Namespace+"/"+cj.Name] = cj
 	e.store.mu.Unlock()
-	e.term.onCronJob(cj)
+	e.term.onCronJob(cj, false)
 }
 
 // pod adds or updates p, reporting to this env's workload and Pushgateway.

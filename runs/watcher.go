@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +44,17 @@ type Config struct {
 	// when unchanged (a Pushgateway restarted without persistence gets them
 	// back). Zero: never.
 	Resync time.Duration
+	// DefaultPushgateway is the webhook's --pushgateway: a CronJob with no
+	// pod left is looked for there (under jobcheck.io/pushgateway and
+	// jobcheck.io/job-name on the CronJob, or their defaults), so that
+	// suspending it, changing its schedule or deleting it is reported after a
+	// leader change too. Empty: not looked for.
+	DefaultPushgateway string
+	// Pushgateways are the Pushgateways the watcher may read and push to,
+	// by scheme://host[:port]: a pod names its own in JOBCHECK_PUSHGATEWAY,
+	// and the webhook's pod must not send requests wherever anyone who can
+	// create a Job says. DefaultPushgateway is always allowed; "*" allows any.
+	Pushgateways []string
 }
 
 // Validate reports the first setting that cannot work.
@@ -118,7 +131,7 @@ func newWatcher(cfg Config, lock resourcelock.Interface, s store, synced func(co
 		// another replica can take the Lease (LeaseDuration after the last
 		// renewal, RenewDeadline at least after it): half the margin.
 		pushTimeout: min((cfg.LeaseDuration-cfg.RenewDeadline)/2, 5*time.Second),
-		readTimeout: time.Minute,
+		readTimeout: 15 * time.Second,
 		retryBase:   500 * time.Millisecond,
 		retryMax:    time.Minute,
 		workers:     4,
@@ -133,9 +146,9 @@ func (w *Watcher) handlers() workloads.Handlers {
 				t.onJob(j, gone)
 			}
 		},
-		CronJob: func(cj *batchv1.CronJob, _ bool) {
+		CronJob: func(cj *batchv1.CronJob, gone bool) {
 			if t := w.term.Load(); t != nil {
-				t.onCronJob(cj)
+				t.onCronJob(cj, gone)
 			}
 		},
 		Pod: func(p *corev1.Pod, gone bool) {
@@ -226,12 +239,15 @@ func (w *Watcher) lead(ctx context.Context) {
 	wg.Wait()
 }
 
-// client returns the Pushgateway client of url.
+// client returns the Pushgateway client of url, if the watcher may use it.
 func (w *Watcher) client(url string) (*pushgateway.Client, error) {
 	w.clientsMu.Lock()
 	defer w.clientsMu.Unlock()
 	if c := w.clients[url]; c != nil {
 		return c, nil
+	}
+	if !w.allowed(url) {
+		return nil, fmt.Errorf("pushgateway %s is not one the run watcher may use (--run-watcher-pushgateways)", redact(url))
 	}
 	c, err := pushgateway.New(url, nil, contract.Help)
 	if err != nil {
@@ -252,4 +268,29 @@ func (w *Watcher) push(ctx context.Context, c *pushgateway.Client, grouping [][2
 	}
 	w.metrics.pushes.WithLabelValues(result).Inc()
 	return err
+}
+
+// allowed reports whether url's scheme://host[:port] is the default
+// Pushgateway's or one of cfg.Pushgateways.
+func (w *Watcher) allowed(raw string) bool {
+	origin := func(s string) string {
+		if !strings.Contains(s, "://") {
+			s = "http://" + s
+		}
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return ""
+		}
+		return strings.ToLower(u.Scheme + "://" + u.Host)
+	}
+	o := origin(raw)
+	if o == "" {
+		return false
+	}
+	for _, a := range append([]string{w.cfg.DefaultPushgateway}, w.cfg.Pushgateways...) {
+		if a == "*" || (a != "" && origin(a) == o) {
+			return true
+		}
+	}
+	return false
 }

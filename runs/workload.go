@@ -2,6 +2,7 @@ package runs
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -20,6 +21,7 @@ type store interface {
 	Pod(namespace, name string) (*corev1.Pod, bool)
 	PodsOf(job types.UID) []*corev1.Pod
 	Pods() []*corev1.Pod
+	CronJobs() []*batchv1.CronJob
 }
 
 // key names a workload: its run group on its Pushgateway.
@@ -69,7 +71,8 @@ type workload struct {
 	pending     map[attemptID]attempt // attempts to push
 	reported    map[attemptID]bool    // attempts pushed or passed over this term
 	attemptEnds map[string]float64    // latest attempt end per attempt group: read back, then pushed
-	broken      string                // why it cannot be pushed (a bad Pushgateway URL), logged once
+	lookedFor   bool                  // made from a CronJob event, not a pod: pushed only if found
+	found       bool                  // its run group was in the Pushgateway at the read-back
 	runs        map[string]int        // runs counted since the last push, by result: for the metrics
 }
 
@@ -147,7 +150,13 @@ func (w *workload) update(s store, now time.Time) (dropped []types.UID, warn err
 	}
 	w.state.running = running
 	if w.cron != nil {
-		if cj, ok := s.CronJob(w.namespace, w.cron.Name); ok && cj.UID == w.cron.UID {
+		cj, ok := s.CronJob(w.namespace, w.cron.Name)
+		if !ok || cj.UID != w.cron.UID {
+			// Deleted: it will never run again, and must not be overdue
+			// forever (time() > +Inf is never true).
+			w.state.cron, w.state.deadline = true, math.Inf(1)
+		}
+		if ok && cj.UID == w.cron.UID {
 			w.state.cron = true
 			w.state.suspended = cj.Spec.Suspend != nil && *cj.Spec.Suspend
 			d, err := deadline(cj, w.grace)

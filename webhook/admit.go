@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 )
 
@@ -101,7 +102,7 @@ func (h *Handler) admit(ctx context.Context, req *request) (out outcome) {
 	// The API server calls again for a pod it injected when a later plugin
 	// changed it (reinvocationPolicy IfNeeded): that call needs no owner, and
 	// a lookup failing then would report a monitored pod as unmonitored.
-	if _, ok := pod.Annotations[inject.AnnotationInjected]; ok {
+	if _, ok := pod.Annotations[contract.AnnotationInjected]; ok {
 		return skip(out, inject.ReasonAlreadyInjected, nil)
 	}
 

@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 )
 
@@ -88,7 +89,7 @@ func nearest(out *outcome, key string) (string, bool) {
 
 // optedIn reports whether the nearest known jobcheck.io/enabled is "true".
 func optedIn(out *outcome) bool {
-	v, _ := nearest(out, inject.AnnotationEnabled)
+	v, _ := nearest(out, contract.AnnotationEnabled)
 	return v == "true"
 }
 
@@ -96,7 +97,7 @@ func optedIn(out *outcome) bool {
 // nearest jobcheck.io/job-name, else its CronJob's name, else its Job's as
 // the owner lookup named it; "" when none of them is known.
 func workload(out *outcome) string {
-	if v, ok := nearest(out, inject.AnnotationJobName); ok && strings.TrimSpace(v) != "" {
+	if v, ok := nearest(out, contract.AnnotationJobName); ok && strings.TrimSpace(v) != "" {
 		return v
 	}
 	if out.owner == nil {

@@ -22,7 +22,7 @@ func TestSkipsAreReported(t *testing.T) {
 	cronOwner := func(annotations map[string]string) inject.Owner {
 		return inject.Owner{JobName: testJob, CronJobName: "nightly-export", CronJobAnnotations: annotations, Schedule: "0 3 * * *"}
 	}
-	optedIn := map[string]string{inject.AnnotationEnabled: "true"}
+	optedIn := map[string]string{contract.AnnotationEnabled: "true"}
 	noCommand := corev1.Container{Name: "sidecar", Image: "registry.example/sidecar:2", Args: []string{"--serve"}}
 	jobObj := corev1.ObjectReference{Kind: "Job", APIVersion: "batch/v1", Name: testJob, Namespace: "team-a", UID: testJobUID}
 	cronObj := corev1.ObjectReference{Kind: "CronJob", APIVersion: "batch/v1", Name: "nightly-export", Namespace: "team-a"}
@@ -44,19 +44,19 @@ func TestSkipsAreReported(t *testing.T) {
 		message []string // substrings of the Event's message
 	}{
 		{
-			name: "bad annotation on the CronJob", owner: cronOwner(map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationMaxAge: "30"}),
+			name: "bad annotation on the CronJob", owner: cronOwner(map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationMaxAge: "30"}),
 			result: resultSkipped, reason: inject.ReasonBadAnnotation, event: EventNotMonitored, on: []corev1.ObjectReference{jobObj, cronObj}, job: "nightly-export",
 			message: []string{`jobcheck.io/max-age="30" on the CronJob`, "want a positive Go duration"},
 		},
 		{
-			name: "bad value of jobcheck.io/enabled", owner: inject.Owner{JobName: "db-migrate", JobAnnotations: map[string]string{inject.AnnotationEnabled: "yes"}},
+			name: "bad value of jobcheck.io/enabled", owner: inject.Owner{JobName: "db-migrate", JobAnnotations: map[string]string{contract.AnnotationEnabled: "yes"}},
 			result: resultSkipped, reason: inject.ReasonBadAnnotation, event: EventNotMonitored, on: []corev1.ObjectReference{jobObj}, job: "db-migrate",
 			message: []string{`jobcheck.io/enabled="yes" on the Job`, `want "true" or "false"`},
 		},
 		{
 			name: "no container can be wrapped", pod: testPod(noCommand), owner: cronOwner(optedIn),
 			result: resultSkipped, reason: inject.ReasonNoCommand, event: EventNotMonitored, on: []corev1.ObjectReference{jobObj, cronObj}, job: "nightly-export",
-			message: []string{`container "sidecar" not wrapped`, inject.AnnotationCommand},
+			message: []string{`container "sidecar" not wrapped`, contract.AnnotationCommand},
 		},
 		{
 			name: "one container of two wrapped", owner: cronOwner(optedIn),
@@ -65,9 +65,9 @@ func TestSkipsAreReported(t *testing.T) {
 			message: []string{`container "sidecar" not wrapped`},
 		},
 		{
-			name: "job-name annotation names the workload", owner: cronOwner(map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationJobName: "exports", inject.AnnotationHeartbeat: "often"}),
+			name: "job-name annotation names the workload", owner: cronOwner(map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationJobName: "exports", contract.AnnotationHeartbeat: "often"}),
 			result: resultSkipped, reason: inject.ReasonBadAnnotation, event: EventNotMonitored, on: []corev1.ObjectReference{jobObj, cronObj}, job: "exports",
-			message: []string{inject.AnnotationHeartbeat},
+			message: []string{contract.AnnotationHeartbeat},
 		},
 		{
 			name: "owner lookup fails, the pod opted in", annotations: optedIn, ownerErr: errors.New("connection refused"),
@@ -75,7 +75,7 @@ func TestSkipsAreReported(t *testing.T) {
 			message: []string{"pod admitted without monitoring (owner-lookup)", "connection refused"},
 		},
 		{
-			name: "owner lookup fails, the pod names its workload", annotations: map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationJobName: "exports"},
+			name: "owner lookup fails, the pod names its workload", annotations: map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationJobName: "exports"},
 			ownerErr: errors.New("connection refused"),
 			result:   resultError, reason: "owner-lookup", event: EventNotMonitored, on: []corev1.ObjectReference{jobObj}, job: "exports",
 			message: []string{"(owner-lookup)"},
@@ -89,12 +89,12 @@ func TestSkipsAreReported(t *testing.T) {
 		// Neither an Event nor a count:
 		{name: "monitored in full", owner: cronOwner(optedIn), result: resultInjected, reason: inject.ReasonInjected},
 		{name: "not opted in", owner: cronOwner(nil), result: resultSkipped, reason: inject.ReasonNotEnabled},
-		{name: "opted out on the pod", annotations: map[string]string{inject.AnnotationEnabled: "false"}, owner: cronOwner(optedIn), result: resultSkipped, reason: inject.ReasonNotEnabled},
-		{name: "already injected", annotations: map[string]string{inject.AnnotationInjected: "v1"}, owner: cronOwner(optedIn), result: resultSkipped, reason: inject.ReasonAlreadyInjected},
+		{name: "opted out on the pod", annotations: map[string]string{contract.AnnotationEnabled: "false"}, owner: cronOwner(optedIn), result: resultSkipped, reason: inject.ReasonNotEnabled},
+		{name: "already injected", annotations: map[string]string{contract.AnnotationInjected: "v1"}, owner: cronOwner(optedIn), result: resultSkipped, reason: inject.ReasonAlreadyInjected},
 		{name: "owner lookup fails, opt-in unknown", ownerErr: errors.New("connection refused"), result: resultError, reason: "owner-lookup"},
 		{name: "no namespace", pod: noNamespace(testPod()), annotations: optedIn, result: resultError, reason: "no-namespace"},
 		{
-			name: "dry run", dryRun: true, owner: cronOwner(map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationMaxAge: "30"}),
+			name: "dry run", dryRun: true, owner: cronOwner(map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationMaxAge: "30"}),
 			result: resultSkipped, reason: inject.ReasonBadAnnotation,
 		},
 	}
@@ -169,7 +169,7 @@ func noNamespace(pod *corev1.Pod) *corev1.Pod {
 // pod.
 func TestRetriesReportTheSameEvent(t *testing.T) {
 	events := &eventLog{}
-	h := newTestHandler(stubOwners{testJob: {JobName: testJob, JobAnnotations: map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationMaxAge: "1s"}}})
+	h := newTestHandler(stubOwners{testJob: {JobName: testJob, JobAnnotations: map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationMaxAge: "1s"}}})
 	h.opts.Events = events
 	for _, name := range []string{testJob + "-abcde", testJob + "-fghij"} {
 		pod := testPod()

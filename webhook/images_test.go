@@ -151,7 +151,7 @@ func TestImageLookup(t *testing.T) {
 			pod.Spec.ServiceAccountName, pod.Spec.ImagePullSecrets = tc.sa, tc.secrets
 			fake := &fakeImages{answer: tc.answer}
 			events := &eventLog{}
-			h := newTestHandler(stubOwners{testJob: {JobName: testJob, JobAnnotations: map[string]string{inject.AnnotationEnabled: "true"}}})
+			h := newTestHandler(stubOwners{testJob: {JobName: testJob, JobAnnotations: map[string]string{contract.AnnotationEnabled: "true"}}})
 			h.opts.Events, h.opts.ImageBudget = events, 20*time.Millisecond
 			if !tc.nilLookup {
 				h.opts.Images = fake
@@ -255,7 +255,7 @@ func TestLookupsEndBeforeTheAPIServerGivesUp(t *testing.T) {
 			var ownerDeadline, imgsDeadline time.Time
 			h := newTestHandler(ownersFunc(func(ctx context.Context, _ string, _ metav1.OwnerReference) (inject.Owner, error) {
 				ownerDeadline, _ = ctx.Deadline()
-				return inject.Owner{JobName: testJob, JobAnnotations: map[string]string{inject.AnnotationEnabled: "true"}}, nil
+				return inject.Owner{JobName: testJob, JobAnnotations: map[string]string{contract.AnnotationEnabled: "true"}}, nil
 			}))
 			h.opts.LookupTimeout, h.opts.ImageBudget = 3*time.Second, 2*time.Second
 			h.opts.Images = &fakeImages{answer: func(ctx context.Context, images []string) inject.Images {
@@ -290,7 +290,7 @@ func TestLookupsEndBeforeTheAPIServerGivesUp(t *testing.T) {
 func TestNilLookupIsNoLookup(t *testing.T) {
 	var off *fakeImages
 	h := NewHandler(Options{Inject: testConfig(), Metrics: NewMetrics(func() time.Time { return time.Time{} }), Images: off,
-		Owners: stubOwners{testJob: {JobName: testJob, JobAnnotations: map[string]string{inject.AnnotationEnabled: "true"}}}})
+		Owners: stubOwners{testJob: {JobName: testJob, JobAnnotations: map[string]string{contract.AnnotationEnabled: "true"}}}})
 	resp := serveReview(t, h, reviewOf(t, testPod(corev1.Container{Name: "app", Image: "registry.example/app:1"}), false))
 	if w := strings.Join(resp.Warnings, "\n"); !strings.Contains(w, "was not looked up") {
 		t.Errorf("warnings %q, want the container's image named as not looked up", resp.Warnings)

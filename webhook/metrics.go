@@ -54,7 +54,7 @@ func NewMetrics(certNotAfter func() time.Time) *Metrics {
 		}, []string{contract.LabelNamespace, contract.LabelJob, contract.LabelReason}),
 	}
 	certExpiry := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "jobcheck_webhook_certificate_expiry_timestamp_seconds",
+		Name: contract.MetricWebhookCertificateExpiry,
 		Help: "Expiry (notAfter, Unix seconds) of the serving certificate in use; 0 when none is loaded.",
 	}, func() float64 {
 		t := certNotAfter()

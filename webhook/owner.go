@@ -27,7 +27,7 @@ type Owners interface {
 
 // settingsPrefix marks the annotations inject reads: a Job or CronJob
 // fetched on a cache miss keeps only those, as the cached ones do.
-const settingsPrefix = "jobcheck.io/"
+const settingsPrefix = contract.AnnotationPrefix
 
 // OwnerCache answers owner lookups from the webhook's shared, stripped
 // informers on Jobs, CronJobs and injected pods (package workloads), which

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 )
 
@@ -21,7 +22,7 @@ import (
 // not monitored in an Event and in jobcheck_webhook_unmonitored_pods_total.
 func TestReinvokedInjectedPodIsNotLookedUp(t *testing.T) {
 	pod := testPod()
-	pod.Annotations = map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationInjected: "v1.2.3"}
+	pod.Annotations = map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationInjected: "v1.2.3"}
 	lookups := 0
 	h := newTestHandler(ownersFunc(func(context.Context, string, metav1.OwnerReference) (inject.Owner, error) {
 		lookups++

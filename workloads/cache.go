@@ -195,16 +195,11 @@ func (c *Cache) Pod(namespace, name string) (*corev1.Pod, bool) {
 // PodsOf returns the cached injected pods whose controller is the Job uid.
 func (c *Cache) PodsOf(job types.UID) []*corev1.Pod { return byIndex[*corev1.Pod](c.pods, job) }
 
-// JobsOf returns the cached Jobs whose controller is the CronJob uid.
-func (c *Cache) JobsOf(cronJob types.UID) []*batchv1.Job {
-	return byIndex[*batchv1.Job](c.jobs, cronJob)
-}
-
 // Pods returns every cached injected pod.
 func (c *Cache) Pods() []*corev1.Pod { return all[*corev1.Pod](c.pods) }
 
-// Jobs returns every cached Job.
-func (c *Cache) Jobs() []*batchv1.Job { return all[*batchv1.Job](c.jobs) }
+// CronJobs returns every cached CronJob.
+func (c *Cache) CronJobs() []*batchv1.CronJob { return all[*batchv1.CronJob](c.cronJobs) }
 
 func get[T any](i cache.SharedIndexInformer, namespace, name string) (T, bool) {
 	var zero T

@@ -13,7 +13,7 @@ import (
 // annotationPrefix marks the annotations jobcheck reads (jobcheck.io/enabled,
 // /pushgateway, /job-name, ...); only those are kept, so that a large
 // kubectl.kubernetes.io/last-applied-configuration costs nothing.
-const annotationPrefix = "jobcheck.io/"
+const annotationPrefix = contract.AnnotationPrefix
 
 // envKept are the environment variables of a wrapped container the run
 // watcher reads: which workload and Pushgateway the attempt belongs to, its

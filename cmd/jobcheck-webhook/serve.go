@@ -149,13 +149,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 		return 1
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
+	// The parts behind the servers (certificate, informers, run watcher,
+	// Events) run on a context of their own, ended only once the servers
+	// have shut down: the replica keeps answering, reporting and recording
+	// through --shutdown-delay after a SIGTERM (ctx).
+	partsCtx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	defer wg.Wait() // deferred first, so it runs after cancel: the goroutines stop on ctx
+	defer wg.Wait() // deferred first, so it runs after cancel: the goroutines stop on partsCtx
 	defer cancel()
 
-	wg.Go(func() { src.Run(ctx, log.With("component", "certificate")) })
-	owners := webhook.NewOwnerCache(meta, client, time.Second)
+	wg.Go(func() { src.Run(partsCtx, log.With("component", "certificate")) })
+	// A lookup the cache cannot answer is at most two GETs (the Job, its
+	// CronJob), each bounded by half of --lookup-timeout.
+	owners := webhook.NewOwnerCache(meta, client, f.lookup/2)
 	metrics := webhook.NewMetrics(src.NotAfter)
 	if c, ok := src.(prometheus.Collector); ok {
 		if err := metrics.Registerer().Register(c); err != nil {
@@ -163,7 +169,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 			return 1
 		}
 	}
-	watcher, err := rf.watcher(client, owners.Workloads(), metrics.Registerer(), log)
+	watcher, err := rf.watcher(client, owners.Workloads(), cfg.Pushgateway, metrics.Registerer(), log)
 	if err != nil {
 		log.Error("cannot start", "err", fmt.Errorf("run watcher: %w", err))
 		return 1
@@ -173,14 +179,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 		log.Error("cannot start", "err", fmt.Errorf("image lookup: %w", err))
 		return 1
 	}
-	events, err := newEventRecorder(ctx, restConfig, log)
+	events, err := newEventRecorder(partsCtx, restConfig, log)
 	if err != nil {
 		log.Error("cannot start", "err", fmt.Errorf("events: %w", err))
 		return 1
 	}
-	owners.Start(ctx)
+	owners.Start(partsCtx)
 	if watcher != nil {
-		wg.Go(func() { watcher.Run(ctx) })
+		wg.Go(func() { watcher.Run(partsCtx) })
 	}
 
 	mux := http.NewServeMux()

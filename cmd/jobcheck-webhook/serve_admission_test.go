@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 	"github.com/jobcheck/jobcheck/kubetest"
 	"github.com/jobcheck/jobcheck/webhook"
@@ -122,7 +123,7 @@ func TestEventsReachTheAPIServer(t *testing.T) {
 	template := corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 		Containers: []corev1.Container{{Name: "export", Image: "registry.example/export:1", Command: []string{"/export"}}}}}
 	cronJob, err := admin.BatchV1().CronJobs("team-a").Create(ctx, &batchv1.CronJob{
-		ObjectMeta: metav1.ObjectMeta{Name: "nightly-export", Annotations: map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationMaxAge: "30"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly-export", Annotations: map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationMaxAge: "30"}},
 		Spec:       batchv1.CronJobSpec{Schedule: "0 3 * * *", Suspend: new(true), JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: template}}},
 	}, metav1.CreateOptions{})
 	if err != nil {

@@ -31,6 +31,7 @@ type runFlags struct {
 	leaseNamespace, leaseName                 string
 	leaseDuration, renewDeadline, retryPeriod time.Duration
 	resync                                    time.Duration
+	pushgateways                              string
 }
 
 // addRunFlags registers the run watcher's flags on fs.
@@ -42,6 +43,7 @@ func addRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long after the leader's last renewal another replica may take the Lease: the longest gap in reporting when a leader dies")
 	fs.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps trying to renew before it stops reporting; less than the lease duration")
 	fs.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often replicas try to take or renew the Lease")
+	fs.StringVar(&f.pushgateways, "run-watcher-pushgateways", "", "comma list of the Pushgateways (scheme://host:port) the run watcher may read and push to besides --pushgateway, for workloads whose jobcheck.io/pushgateway names another; \"*\": any (the webhook's pod then sends requests wherever a Job's author says)")
 	fs.DurationVar(&f.resync, "run-watcher-resync", 5*time.Minute, "how often every workload's run metrics are pushed again unchanged (a Pushgateway restarted without persistence gets them back); 0: never")
 	return f
 }
@@ -73,7 +75,7 @@ func (f *runFlags) check() error {
 // config is the watcher's configuration: the Lease's namespace resolved,
 // this replica's identity its host (pod) name and a random suffix, so that
 // a restarted pod is a new holder.
-func (f *runFlags) config() runs.Config {
+func (f *runFlags) config(defaultPushgateway string) runs.Config {
 	ns := f.leaseNamespace
 	if ns == "" {
 		ns = defaultLeaseNamespace
@@ -90,7 +92,7 @@ func (f *runFlags) config() runs.Config {
 	return runs.Config{
 		LeaseNamespace: ns, LeaseName: f.leaseName, Identity: host + "_" + hex.EncodeToString(suffix),
 		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
-		Resync: f.resync,
+		Resync: f.resync, DefaultPushgateway: defaultPushgateway, Pushgateways: list(f.pushgateways),
 	}
 }
 
@@ -98,11 +100,11 @@ func (f *runFlags) config() runs.Config {
 // starts; nil when --run-watcher=false. serve then runs it until it stops:
 //
 //	go w.Run(ctx) // returns after releasing the Lease once ctx ends
-func (f *runFlags) watcher(client kubernetes.Interface, cache *workloads.Cache, reg prometheus.Registerer, log *slog.Logger) (*runs.Watcher, error) {
+func (f *runFlags) watcher(client kubernetes.Interface, cache *workloads.Cache, defaultPushgateway string, reg prometheus.Registerer, log *slog.Logger) (*runs.Watcher, error) {
 	if !f.enabled {
 		return nil, nil
 	}
-	cfg := f.config()
+	cfg := f.config(defaultPushgateway)
 	w, err := runs.New(cfg, client, cache, reg, log.With("component", "run-watcher"))
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/runs"
 	"github.com/jobcheck/jobcheck/workloads"
 )
@@ -56,7 +57,7 @@ func TestRunFlagsConfig(t *testing.T) {
 	defer func() { serviceAccountNamespace = saved }()
 	serviceAccountNamespace = filepath.Join(t.TempDir(), "namespace")
 
-	cfg := parseRunFlags(t).config()
+	cfg := parseRunFlags(t).config("http://pushgateway.monitoring:9091")
 	if cfg.LeaseNamespace != defaultLeaseNamespace || cfg.LeaseName != runs.DefaultLeaseName || cfg.LeaseDuration != 15*time.Second ||
 		cfg.RenewDeadline != 10*time.Second || cfg.RetryPeriod != 2*time.Second || cfg.Resync != 5*time.Minute {
 		t.Errorf("defaults outside a cluster: %+v", cfg)
@@ -67,7 +68,7 @@ func TestRunFlagsConfig(t *testing.T) {
 	if err := os.WriteFile(serviceAccountNamespace, []byte("ops\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, b := parseRunFlags(t).config(), parseRunFlags(t).config()
+	a, b := parseRunFlags(t).config("http://pushgateway.monitoring:9091"), parseRunFlags(t).config("http://pushgateway.monitoring:9091")
 	if a.LeaseNamespace != "ops" {
 		t.Errorf("lease namespace %q, want the service account's", a.LeaseNamespace)
 	}
@@ -75,7 +76,7 @@ func TestRunFlagsConfig(t *testing.T) {
 	if !strings.HasPrefix(a.Identity, host+"_") || a.Identity == b.Identity {
 		t.Errorf("identities %q and %q: want the host name and a suffix of their own", a.Identity, b.Identity)
 	}
-	if got := parseRunFlags(t, "--leader-elect-resource-namespace=batch-ops").config().LeaseNamespace; got != "batch-ops" {
+	if got := parseRunFlags(t, "--leader-elect-resource-namespace=batch-ops").config("http://pushgateway.monitoring:9091").LeaseNamespace; got != "batch-ops" {
 		t.Errorf("the flag did not win: %q", got)
 	}
 }
@@ -83,11 +84,11 @@ func TestRunFlagsConfig(t *testing.T) {
 func TestRunWatcherConstruction(t *testing.T) {
 	client := kubefake.NewClientset()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if w, err := parseRunFlags(t, "--run-watcher=false").watcher(client, workloads.New(client, 0), prometheus.NewRegistry(), log); w != nil || err != nil {
+	if w, err := parseRunFlags(t, "--run-watcher=false").watcher(client, workloads.New(client, 0), "http://pushgateway.monitoring:9091", prometheus.NewRegistry(), log); w != nil || err != nil {
 		t.Fatalf("disabled: %v, %v", w, err)
 	}
 	reg := prometheus.NewRegistry()
-	w, err := parseRunFlags(t).watcher(client, workloads.New(client, 0), reg, log)
+	w, err := parseRunFlags(t).watcher(client, workloads.New(client, 0), "http://pushgateway.monitoring:9091", reg, log)
 	if err != nil || w == nil {
 		t.Fatalf("enabled: %v, %v", w, err)
 	}
@@ -97,13 +98,13 @@ func TestRunWatcherConstruction(t *testing.T) {
 	}
 	found := false
 	for _, f := range fams {
-		found = found || f.GetName() == "jobcheck_runwatch_leader"
+		found = found || f.GetName() == contract.MetricRunwatchLeader
 	}
 	if !found {
 		t.Error("jobcheck_runwatch_leader not registered")
 	}
 	// A second watcher on the same registry is refused, not a panic.
-	if _, err := parseRunFlags(t).watcher(client, workloads.New(client, 0), reg, log); err == nil {
+	if _, err := parseRunFlags(t).watcher(client, workloads.New(client, 0), "http://pushgateway.monitoring:9091", reg, log); err == nil {
 		t.Error("two watchers registered their metrics on one registry")
 	}
 }

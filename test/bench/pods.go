@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 )
 
@@ -30,7 +31,7 @@ func benchOwner() inject.Owner {
 	return inject.Owner{
 		JobName:            benchJob,
 		CronJobName:        "nightly-export",
-		CronJobAnnotations: map[string]string{inject.AnnotationEnabled: "true", inject.AnnotationMaxAge: "15m"},
+		CronJobAnnotations: map[string]string{contract.AnnotationEnabled: "true", contract.AnnotationMaxAge: "15m"},
 		Schedule:           "0 3 * * *",
 		TimeZone:           "Europe/Berlin",
 	}
