@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 func apiServer(t *testing.T) *rest.Config {
 	t.Helper()
 	if _, _, err := kubetest.Binaries(); err != nil {
-		t.Skip(err)
+		kubetest.Unavailable(t, err)
 	}
 	api.once.Do(func() {
 		if api.dir, api.err = os.MkdirTemp("", "jc-certs-api-"); api.err == nil {

@@ -43,7 +43,7 @@ func newAuthority(now time.Time, validity time.Duration) (*authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build CA template: %w", err)
 	}
-	template.NotBefore, template.NotAfter = now, now.Add(validity)
+	template.NotBefore, template.NotAfter = now.Add(-backdate(validity)), now.Add(validity)
 	certPEM, cert, err := pki.SignCertificate(template, template, key.Public(), key)
 	if err != nil {
 		return nil, fmt.Errorf("self-sign CA: %w", err)
@@ -107,7 +107,7 @@ func (a *authority) issue(dnsNames, ips []string, now time.Time, validity time.D
 	if err != nil {
 		return nil, nil, fmt.Errorf("build serving certificate template: %w", err)
 	}
-	template.NotBefore, template.NotAfter = now, now.Add(validity)
+	template.NotBefore, template.NotAfter = now.Add(-backdate(validity)), now.Add(validity)
 	if template.NotAfter.After(a.cert.NotAfter) {
 		template.NotAfter = a.cert.NotAfter
 	}
@@ -120,6 +120,14 @@ func (a *authority) issue(dnsNames, ips []string, now time.Time, validity time.D
 		return nil, nil, fmt.Errorf("encode serving key: %w", err)
 	}
 	return certPEM, keyPEM, nil
+}
+
+// backdate is how far before now a new certificate is valid from: an API
+// server whose clock is a little behind this replica's must not refuse a
+// certificate just issued (pods would be admitted unmonitored meanwhile).
+// Five minutes, or a tenth of a short validity.
+func backdate(validity time.Duration) time.Duration {
+	return min(5*time.Minute, validity/10)
 }
 
 // renewalTime is when a certificate is due for renewal: two thirds through

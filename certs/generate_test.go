@@ -35,8 +35,14 @@ func TestGenerateVerifiesForNamesAndIPs(t *testing.T) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "other.example"}); err == nil {
 		t.Error("serving certificate verifies for a name it was not issued for")
 	}
-	if d := leaf.NotAfter.Sub(leaf.NotBefore); d < 59*time.Minute || d > 61*time.Minute {
-		t.Errorf("validity = %v, want 1h", d)
+	// Valid for an hour from now, and from a little before now (an API
+	// server whose clock is behind must not refuse it): 5 minutes, at most a
+	// tenth of the validity.
+	if d := time.Until(leaf.NotAfter); d < 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("valid for %v more, want 1h", d)
+	}
+	if ago := time.Since(leaf.NotBefore); ago < 5*time.Minute || ago > 6*time.Minute {
+		t.Errorf("valid since %v ago, want 5m", ago)
 	}
 	if leaf.IsCA {
 		t.Error("serving certificate is a CA")

@@ -75,3 +75,9 @@ const (
 // PrestopBudget bounds the preStop hook's push: the kubelet waits for the hook
 // before it sends SIGTERM.
 const PrestopBudget = 2 * time.Second
+
+// ImageLookupBudget bounds the registry lookup of a pod's images within its
+// admission: well inside the webhook configuration's 5s timeoutSeconds, with
+// room for the owner lookup and the answer. The webhook and the lookup
+// (package imageconfig) both default to it.
+const ImageLookupBudget = 2 * time.Second

@@ -120,3 +120,23 @@ func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	}
 	return authn.Anonymous, nil
 }
+
+// TestCacheIsPerCredentials: an image one namespace read with its pull
+// secret does not answer, from the cache, a lookup of a namespace that has
+// no access: its ENTRYPOINT and CMD would land in that namespace's pod spec.
+func TestCacheIsPerCredentials(t *testing.T) {
+	r := newRegistry(t, registryOptions{user: "robot", pass: "s3cret"})
+	r.push(t, "team/private:1", image(t, []string{"/private"}, []string{"run"}, amd64))
+	img := r.host + "/team/private:1"
+	l, _ := newLookup(t, Options{Client: fake.NewClientset(pullSecret("team-a", "regcred", r.host, "robot", "s3cret")), Budget: time.Minute})
+	if got := l.Resolve(context.Background(), "team-a", "default", []string{"regcred"}, []string{img})[img]; got.Err != "" {
+		t.Fatalf("team-a with its pull secret: %+v", got)
+	}
+	got := l.Resolve(context.Background(), "team-b", "default", nil, []string{img})[img]
+	if got.Err == "" || len(got.Entrypoint) > 0 {
+		t.Errorf("team-b, without credentials, got %+v from the cache; want the registry's refusal", got)
+	}
+	if again := l.Resolve(context.Background(), "team-a", "default", []string{"regcred"}, []string{img})[img]; again.Err != "" {
+		t.Errorf("team-a again: %+v", again)
+	}
+}

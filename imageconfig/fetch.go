@@ -36,13 +36,13 @@ func (l *Lookup) fetch(who scope, ref name.Reference) (inject.Image, error) {
 		remote.WithUserAgent("jobcheck-webhook"),
 	}
 	tag, isTag := ref.(name.Tag)
-	if _, seen := l.tags.Peek(ref.Name()); isTag && seen {
+	if _, seen := l.tags.Peek(who.cacheKey(ref.Name())); isTag && seen {
 		// A tag looked up before: its digest alone (a HEAD, which
 		// registries such as Docker Hub do not count against pull limits)
 		// says whether it moved.
 		if d, err := remote.Head(ref, opts...); err == nil {
-			if img, ok := l.digests.Get(d.Digest.String()); ok {
-				l.tags.Add(ref.Name(), tagEntry{digest: d.Digest.String(), at: start})
+			if img, ok := l.digests.Get(who.cacheKey(d.Digest.String())); ok {
+				l.tags.Add(who.cacheKey(ref.Name()), tagEntry{digest: d.Digest.String(), at: start})
 				return img, nil
 			}
 			ref = tag.Context().Digest(d.Digest.String())
@@ -50,15 +50,15 @@ func (l *Lookup) fetch(who scope, ref name.Reference) (inject.Image, error) {
 	}
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
-		return inject.Image{}, err
+		return inject.Image{}, err // go-containerregistry's names the request and the registry's answer
 	}
 	img, err := read(desc)
 	if err != nil {
 		return inject.Image{}, fmt.Errorf("%s: %w", ref, err)
 	}
-	l.digests.Add(desc.Digest.String(), img)
+	l.digests.Add(who.cacheKey(desc.Digest.String()), img)
 	if isTag {
-		l.tags.Add(tag.Name(), tagEntry{digest: desc.Digest.String(), at: start})
+		l.tags.Add(who.cacheKey(tag.Name()), tagEntry{digest: desc.Digest.String(), at: start})
 	}
 	return img, nil
 }
@@ -97,13 +97,13 @@ func read(desc *remote.Descriptor) (inject.Image, error) {
 	case desc.MediaType.IsImage():
 		img, err := desc.Image()
 		if err != nil {
-			return inject.Image{}, err
+			return inject.Image{}, fmt.Errorf("image manifest: %w", err)
 		}
 		return config(img)
 	case desc.MediaType.IsIndex():
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return inject.Image{}, err
+			return inject.Image{}, fmt.Errorf("image index: %w", err)
 		}
 		return readIndex(idx)
 	default:
@@ -115,7 +115,7 @@ func read(desc *remote.Descriptor) (inject.Image, error) {
 func readIndex(idx v1.ImageIndex) (inject.Image, error) {
 	m, err := idx.IndexManifest()
 	if err != nil {
-		return inject.Image{}, err
+		return inject.Image{}, fmt.Errorf("image index manifest: %w", err)
 	}
 	var platforms []string
 	var digests []v1.Hash

@@ -30,14 +30,14 @@ import (
 	"golang.org/x/sync/singleflight"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 )
 
 // Defaults of Options.
 const (
-	// DefaultBudget bounds one Resolve: well inside the webhook's 5s
-	// timeoutSeconds, with room for the owner lookup and the answer.
-	DefaultBudget = 2 * time.Second
+	// DefaultBudget bounds one Resolve: contract.ImageLookupBudget.
+	DefaultBudget = contract.ImageLookupBudget
 	// DefaultFetchTimeout bounds a registry read that goes on in the
 	// background after its Resolve's budget ran out.
 	DefaultFetchTimeout = 30 * time.Second
@@ -89,8 +89,12 @@ type Lookup struct {
 	metrics   *metrics
 	now       func() time.Time
 
-	digests *lru.Cache[string, inject.Image] // by manifest or index digest
-	tags    *lru.Cache[string, tagEntry]     // by full tag reference
+	// Both caches are keyed by the credentials' scope too (scope.key): an
+	// image one namespace may pull never answers a lookup from another
+	// whose credentials were not tried (its ENTRYPOINT and CMD would end up
+	// in that namespace's pod spec).
+	digests *lru.Cache[string, inject.Image] // by scope and manifest or index digest
+	tags    *lru.Cache[string, tagEntry]     // by scope and full tag reference
 	flight  singleflight.Group               // one registry read per image and credentials
 }
 
@@ -208,7 +212,7 @@ func (l *Lookup) resolve(ctx context.Context, who scope, image string) inject.Im
 		l.metrics.lookups.WithLabelValues(resultError).Inc()
 		return inject.Image{Err: err.Error()}
 	}
-	cached, known, fresh := l.cached(ref)
+	cached, known, fresh := l.cached(who, ref)
 	if fresh {
 		l.metrics.lookups.WithLabelValues(resultHit).Inc()
 		return cached
@@ -256,16 +260,16 @@ func (l *Lookup) parse(image string) (name.Reference, error) {
 // cached returns what the cache knows of ref: the image, whether it has
 // one, and whether it may be used without asking the registry (a digest,
 // or a tag resolved less than TagTTL ago).
-func (l *Lookup) cached(ref name.Reference) (img inject.Image, known, fresh bool) {
+func (l *Lookup) cached(who scope, ref name.Reference) (img inject.Image, known, fresh bool) {
 	if d, ok := ref.(name.Digest); ok {
-		img, known = l.digests.Get(d.DigestStr())
+		img, known = l.digests.Get(who.cacheKey(d.DigestStr()))
 		return img, known, known
 	}
-	e, ok := l.tags.Get(ref.Name())
+	e, ok := l.tags.Get(who.cacheKey(ref.Name()))
 	if !ok {
 		return inject.Image{}, false, false
 	}
-	img, known = l.digests.Get(e.digest)
+	img, known = l.digests.Get(who.cacheKey(e.digest))
 	return img, known, known && l.now().Sub(e.at) < l.opts.TagTTL
 }
 
@@ -281,3 +285,6 @@ type scope struct {
 func (s scope) key() string {
 	return s.namespace + "\x00" + s.serviceAccount + "\x00" + strings.Join(s.pullSecrets, "\x00")
 }
+
+// cacheKey is the cache's key of a digest or tag read with s's credentials.
+func (s scope) cacheKey(digestOrTag string) string { return s.key() + "\x00" + digestOrTag }

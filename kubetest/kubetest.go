@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -271,3 +272,18 @@ func freePort() int {
 }
 
 func freeAddr() string { return "127.0.0.1:" + strconv.Itoa(freePort()) }
+
+// RequireEnv names the environment variable that makes a missing etcd or
+// kube-apiserver fail the tests that need them instead of skipping them:
+// `make test` sets it, so that CI never passes without running them.
+const RequireEnv = "JOBCHECK_REQUIRE_APISERVER"
+
+// Unavailable ends a test that needs the API server when it could not be
+// had: a failure where RequireEnv is set, else a skip.
+func Unavailable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf("no kube-apiserver (%s is set): %v", RequireEnv, err)
+	}
+	t.Skipf("no kube-apiserver (hack/e2e.sh build makes one; set %s to fail instead): %v", RequireEnv, err)
+}

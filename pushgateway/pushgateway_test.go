@@ -133,7 +133,7 @@ func TestAddScanDeleteOnRealPushgateway(t *testing.T) {
 
 	var seen []string
 	err = c.Scan(ctx, []string{"jc_test_info", "jc_test_success"}, func(name string, labels [][2]string, v float64) {
-		if SameGroup(Group(labels, "reason"), key) {
+		if sameGroup(group(labels, "reason"), key) {
 			seen = append(seen, fmt.Sprintf("%s %v %v", name, labels, v))
 		}
 	})
@@ -208,7 +208,7 @@ func TestScanParsesLikeExpfmt(t *testing.T) {
 	}
 }
 
-// InGroup is SameGroup(Group(...)), without allocating.
+// InGroup is sameGroup(group(...)), without allocating.
 func TestInGroup(t *testing.T) {
 	key := [][2]string{{"job", "j"}, {"namespace", "n"}}
 	for _, tc := range []struct {
@@ -224,8 +224,8 @@ func TestInGroup(t *testing.T) {
 		{[][2]string{{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}, {"e", "5"}, {"f", "6"}, {"g", "7"}, {"h", "8"}, {"job", "j"}, {"namespace", "n"}},
 			[]string{"a", "b", "c", "d", "e", "f", "g", "h"}, true},
 	} {
-		if got, want := InGroup(tc.labels, key, tc.own...), SameGroup(Group(tc.labels, tc.own...), key); got != tc.want || got != want {
-			t.Errorf("InGroup(%v, own %v) = %v, want %v (Group and SameGroup: %v)", tc.labels, tc.own, got, tc.want, want)
+		if got, want := InGroup(tc.labels, key, tc.own...), sameGroup(group(tc.labels, tc.own...), key); got != tc.want || got != want {
+			t.Errorf("InGroup(%v, own %v) = %v, want %v (group and sameGroup: %v)", tc.labels, tc.own, got, tc.want, want)
 		}
 	}
 	labels := [][2]string{{"instance", ""}, {"job", "j"}, {"namespace", "n"}, {"reason", "x"}}
@@ -236,10 +236,10 @@ func TestInGroup(t *testing.T) {
 
 func TestSameGroup(t *testing.T) {
 	a := [][2]string{{"job", "j"}, {"namespace", "n"}}
-	if !SameGroup(a, [][2]string{{"namespace", "n"}, {"job", "j"}, {"index", ""}}) {
+	if !sameGroup(a, [][2]string{{"namespace", "n"}, {"job", "j"}, {"index", ""}}) {
 		t.Error("order or an empty label made groups differ")
 	}
-	if SameGroup(a, [][2]string{{"job", "j"}}) || SameGroup(a, [][2]string{{"job", "j"}, {"namespace", "m"}}) {
+	if sameGroup(a, [][2]string{{"job", "j"}}) || sameGroup(a, [][2]string{{"job", "j"}, {"namespace", "m"}}) {
 		t.Error("different groups compared equal")
 	}
 }
@@ -311,7 +311,7 @@ func TestHTTPSWithTestCA(t *testing.T) {
 	}
 	var got []float64
 	if err := c.Scan(ctx, []string{"jc_tls_test"}, func(_ string, labels [][2]string, v float64) {
-		if SameGroup(Group(labels), key) {
+		if sameGroup(group(labels), key) {
 			got = append(got, v)
 		}
 	}); err != nil {

@@ -182,10 +182,10 @@ func unquote(b []byte) (string, []byte, bool) {
 	return "", nil, false
 }
 
-// Group returns the grouping key of a sample read by Scan: its labels
+// group returns the grouping key of a sample read by Scan: its labels
 // without the metric's own (own) and without the Pushgateway's empty
-// instance label. Compare it with a grouping key with SameGroup.
-func Group(labels [][2]string, own ...string) [][2]string {
+// instance label. Compare it with a grouping key with sameGroup.
+func group(labels [][2]string, own ...string) [][2]string {
 	out := make([][2]string, 0, len(labels))
 	for _, l := range labels {
 		if l[0] == "instance" && l[1] == "" {
@@ -207,7 +207,7 @@ func Group(labels [][2]string, own ...string) [][2]string {
 
 // InGroup reports whether a sample read by Scan, with these labels (the
 // metric's own named in own), belongs to the group key: it is
-// SameGroup(Group(labels, own...), key) without an allocation, for a Scan
+// sameGroup(group(labels, own...), key) without an allocation, for a Scan
 // callback, which runs for every sample of a metric in every group.
 func InGroup(labels, key [][2]string, own ...string) bool {
 	var buf [8][2]string
@@ -218,12 +218,12 @@ func InGroup(labels, key [][2]string, own ...string) bool {
 		}
 		g = append(g, l)
 	}
-	return SameGroup(g, key)
+	return sameGroup(g, key)
 }
 
-// SameGroup reports whether two grouping keys hold the same labels, in any
+// sameGroup reports whether two grouping keys hold the same labels, in any
 // order. An empty value equals an absent label, as in Prometheus.
-func SameGroup(a, b [][2]string) bool {
+func sameGroup(a, b [][2]string) bool {
 	count := func(g [][2]string) int {
 		n := 0
 		for _, l := range g {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/jobcheck/jobcheck/contract"
+	"github.com/jobcheck/jobcheck/kubetest"
 	"github.com/jobcheck/jobcheck/workloads"
 )
 
@@ -91,7 +92,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // other takes over, reads the group back and counts each run once.
 func TestLeaderHandOverOnRealAPIServer(t *testing.T) {
 	if api == nil {
-		t.Skipf("no kube-apiserver: %v", apiErr)
+		kubetest.Unavailable(t, apiErr)
 	}
 	ctx := context.Background()
 	admin, err := kubernetes.NewForConfig(api.Config)

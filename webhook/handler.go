@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/client-go/tools/record"
 
+	"github.com/jobcheck/jobcheck/contract"
 	"github.com/jobcheck/jobcheck/inject"
 )
 
@@ -28,9 +29,8 @@ const MaxBodyBytes = 4 << 20
 // Defaults of Options.
 const (
 	DefaultLookupTimeout = 3 * time.Second
-	// DefaultImageBudget leaves room, inside the webhook configuration's
-	// 5s timeoutSeconds, for the owner lookup and the answer.
-	DefaultImageBudget = 2 * time.Second
+	// DefaultImageBudget: contract.ImageLookupBudget.
+	DefaultImageBudget = contract.ImageLookupBudget
 )
 
 // Options configure a Handler.

@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 func needAPI(t *testing.T) {
 	t.Helper()
 	if api == nil {
-		t.Skipf("no kube-apiserver: %v", startErr)
+		kubetest.Unavailable(t, startErr)
 	}
 }
 

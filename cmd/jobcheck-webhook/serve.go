@@ -189,11 +189,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, ready func(http
 		wg.Go(func() { watcher.Run(partsCtx) })
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("/mutate", webhook.NewHandler(webhook.Options{
+	opts := webhook.Options{
 		Inject: cfg, Owners: owners, Metrics: metrics, Log: log, LookupTimeout: f.lookup,
-		Events: events, Images: lookup, ImageBudget: *imgFlags.budget,
-	}))
+		Events: events, ImageBudget: *imgFlags.budget,
+	}
+	if lookup != nil { // a nil *Lookup must not become a non-nil interface
+		opts.Images = lookup
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/mutate", webhook.NewHandler(opts))
 	var stopping atomic.Bool // set on SIGTERM: /readyz fails while requests are still answered
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	servers := []*http.Server{

@@ -251,7 +251,7 @@ type admissionAPI struct {
 func startAdmissionAPI(t *testing.T) *admissionAPI {
 	t.Helper()
 	if _, _, err := kubetest.Binaries(); err != nil {
-		t.Skip(err)
+		kubetest.Unavailable(t, err)
 	}
 	s, err := kubetest.Start(t.TempDir(), "jobcheck-webhook")
 	if err != nil {

@@ -63,6 +63,8 @@ var variants = []variant{
 				map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": "6443"},
 			},
 		}},
+	{name: "run-watcher", about: "the run watcher's Lease renamed, a second Pushgateway allowed",
+		values: map[string]any{"runWatcher": map[string]any{"leaseName": "batch-runs", "pushgateways": []any{"http://pushgateway.team-b:9091"}}}},
 	{name: "scheduling", about: "every scheduling and pod setting",
 		values: map[string]any{
 			"replicaCount":              3,

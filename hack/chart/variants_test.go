@@ -367,6 +367,18 @@ func TestVariants(t *testing.T) {
 				t.Error("rbac.imagePullSecrets=false still grants reading Secrets and ServiceAccounts")
 			}
 		},
+		"run-watcher": func(t *testing.T, objs objects) {
+			_, c := objs.deployment(t)
+			f := flags(c)
+			if f["run-watcher"] != "true" || f["leader-elect-resource-name"] != "batch-runs" || f["run-watcher-pushgateways"] != "http://pushgateway.team-b:9091" {
+				t.Errorf("--run-watcher=%s --leader-elect-resource-name=%s --run-watcher-pushgateways=%s", f["run-watcher"], f["leader-elect-resource-name"], f["run-watcher-pushgateways"])
+			}
+			_, ns := objs.rules(t)
+			// The Role grants the Lease the webhook is told to use, and no other.
+			if !grants(ns, "coordination.k8s.io", "leases", "update", "batch-runs") || grants(ns, "coordination.k8s.io", "leases", "update", "jobcheck-run-watcher") {
+				t.Errorf("Role rules %+v: want update on the Lease batch-runs only", ns)
+			}
+		},
 		"host-network": func(t *testing.T, objs objects) {
 			dep, c := objs.deployment(t)
 			p := dep.Spec.Template.Spec

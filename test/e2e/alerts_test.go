@@ -70,12 +70,16 @@ func alertFires(t *testing.T, alert string, want map[string]string) cluster.Aler
 }
 
 // alertQuiet checks that alert is neither pending nor firing for labels including
-// want, now that the state it is about has been scraped and evaluated.
+// want, once the state it is about (already in the Pushgateway) has been scraped
+// and the rules evaluated after that scrape.
 func alertQuiet(t *testing.T, alert string, want map[string]string) {
 	t.Helper()
 	p := prometheus(t)
 	ctx := ctxFor(t)
-	time.Sleep(3 * time.Second) // a few scrape and evaluation rounds (1s each)
+	// A scrape (every second) after now, then an evaluation after that scrape.
+	if err := p.Evaluated(ctx, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	alerts, err := p.Alerts(ctx)
 	if err != nil {
 		t.Fatal(err)

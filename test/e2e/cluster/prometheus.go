@@ -177,3 +177,27 @@ func (p *Prometheus) get(ctx context.Context, path string, into any) error {
 	}
 	return nil
 }
+
+// Evaluated returns once every rule group has been evaluated after after,
+// that is after a scrape (every second) that followed it.
+func (p *Prometheus) Evaluated(ctx context.Context, after time.Time) error {
+	var body struct {
+		Data struct {
+			Groups []struct {
+				Name           string    `json:"name"`
+				LastEvaluation time.Time `json:"lastEvaluation"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	return Poll(ctx, "an evaluation of the rules after "+after.Format(time.RFC3339Nano), time.Minute, func() (bool, error) {
+		if err := p.get(ctx, "/api/v1/rules", &body); err != nil {
+			return false, nil
+		}
+		for _, g := range body.Data.Groups {
+			if !g.LastEvaluation.After(after) {
+				return false, nil
+			}
+		}
+		return len(body.Data.Groups) > 0, nil
+	})
+}
